@@ -1,0 +1,274 @@
+"""Run configuration: a TOML file plus ``--set KEY=VALUE`` overrides → frozen dataclasses.
+
+Every key is validated: an unknown key, a wrong type or a value out of range is a
+:class:`ConfigError` that names the dotted key. Values given with ``--set`` are parsed as TOML
+literals (``--set train.max_iter=50``, ``--set data.features='["a","b"]'``); a value that is
+not a TOML literal is taken as a plain string where the key is a string
+(``--set data.path=/data/x.csv``). Nothing is ever evaluated as code.
+
+The keys, their defaults and meaning are listed in README.md (section "Configuration") and in
+the dataclasses below; ``spark.conf`` is a free table of Spark properties.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import tomllib
+import types
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sparklr.errors import ConfigError
+
+
+@dataclass(frozen=True)
+class SparkSection:
+    #: Spark master URL; "" keeps what spark-submit was given, or local[*] under plain python.
+    master: str = ""
+    app_name: str = "sparklr"
+    #: Log level of Spark's own loggers.
+    log_level: str = "WARN"
+    #: Extra Spark properties, e.g. {"spark.executor.memory" = "2g"}.
+    conf: dict[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SyntheticSection:
+    """A dataset generated on the executors when ``data.format = "synthetic"``."""
+
+    rows: int = 100_000
+    features: int = 10
+    partitions: int = 4
+    seed: int = 42
+
+
+@dataclass(frozen=True)
+class DataSection:
+    #: File or directory to read; unused for format "synthetic".
+    path: str = ""
+    #: "parquet", "csv" (with a header row) or "synthetic".
+    format: str = "parquet"
+    label: str = "label"
+    #: Feature columns in order; empty = every numeric column except the label (and weight).
+    features: list[str] = field(default_factory=list)
+    #: Number of partitions (blocks) to train on; 0 keeps the input's partitioning.
+    partitions: int = 0
+    #: Storage dtype of the feature blocks: "float64" or "float32" (sums are float64 always).
+    dtype: str = "float64"
+    #: Drop rows with NaN/±Inf/null in features or label (and report how many) instead of failing.
+    drop_invalid: bool = False
+    synthetic: SyntheticSection = field(default_factory=SyntheticSection)
+
+
+@dataclass(frozen=True)
+class TrainSection:
+    optimizer: str = "gd"
+    #: A positive number, or "auto" (1/L from the curvature bound; see README).
+    learning_rate: float | str = "auto"
+    max_iter: int = 1000
+    #: Stop when ‖∇J‖₂ (training coordinates) ≤ tol.
+    tol: float = 1e-6
+    standardize: bool = True
+    #: Seed of w⁰ ~ init_scale · N(0, 1).
+    seed: int = 0
+    init_scale: float = 0.01
+    #: Write a checkpoint every this many iterations (0 = only at the end).
+    checkpoint_every: int = 0
+    #: Log one progress line every this many iterations (0 = about 20 lines per run).
+    log_every: int = 0
+
+
+@dataclass(frozen=True)
+class OutputSection:
+    path: str = "out/model"
+    overwrite: bool = False
+
+
+@dataclass(frozen=True)
+class Config:
+    spark: SparkSection = field(default_factory=SparkSection)
+    data: DataSection = field(default_factory=DataSection)
+    train: TrainSection = field(default_factory=TrainSection)
+    output: OutputSection = field(default_factory=OutputSection)
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def fingerprint(self, *sections: str) -> str:
+        """SHA-256 of the named sections (all when none), to refuse mismatched resumes."""
+        data = self.to_dict()
+        if sections:
+            data = {name: data[name] for name in sections}
+        return hashlib.sha256(json.dumps(data, sort_keys=True).encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def load_config(path: str | Path | None, overrides: list[str] = ()) -> Config:
+    """Read ``path`` (TOML; None = defaults only), apply ``KEY=VALUE`` overrides, validate."""
+    raw: dict[str, Any] = {}
+    if path is not None:
+        p = Path(path)
+        try:
+            text = p.read_text()
+        except OSError as exc:
+            raise ConfigError(f"cannot read config file {p}: {exc.strerror or exc}") from exc
+        try:
+            raw = tomllib.loads(text)
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"malformed TOML in {p}: {exc}") from exc
+    for item in overrides:
+        key, value = _parse_override(item)
+        _assign(raw, key, value)
+    config = _build(Config, raw, "")
+    validate(config)
+    return config
+
+
+def _parse_override(item: str) -> tuple[str, Any]:
+    if "=" not in item:
+        raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
+    key, text = item.split("=", 1)
+    key = key.strip()
+    if not key:
+        raise ConfigError(f"--set expects KEY=VALUE, got {item!r}")
+    try:
+        value = tomllib.loads(f"v = {text}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = _RawString(text)
+    return key, value
+
+
+class _RawString(str):
+    """A --set value that is not a TOML literal: accepted only where a string is expected."""
+
+
+def _assign(raw: dict[str, Any], key: str, value: Any) -> None:
+    if key.startswith("spark.conf."):
+        parts = ["spark", "conf", key[len("spark.conf.") :]]
+    else:
+        parts = key.split(".")
+    node = raw
+    for i, part in enumerate(parts[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            raise ConfigError(f"config key {'.'.join(parts[: i + 1])} is not a table")
+        node = child
+    node[parts[-1]] = value
+
+
+def _build(cls: type, raw: Any, prefix: str) -> Any:
+    where = prefix.rstrip(".") or "config"
+    if not isinstance(raw, dict):
+        raise ConfigError(f"config key {where} must be a table")
+    hints = typing.get_type_hints(cls)
+    names = {f.name for f in dataclasses.fields(cls)}
+    for key in raw:
+        if key not in names:
+            raise ConfigError(f"unknown config key {prefix}{key}")
+    kwargs = {}
+    for f in dataclasses.fields(cls):
+        if f.name in raw:
+            kwargs[f.name] = _coerce(hints[f.name], raw[f.name], f"{prefix}{f.name}")
+    return cls(**kwargs)
+
+
+def _coerce(tp: Any, value: Any, key: str) -> Any:
+    if dataclasses.is_dataclass(tp):
+        return _build(tp, value, key + ".")
+    origin = typing.get_origin(tp)
+    if origin in (types.UnionType, typing.Union):
+        errors = []
+        for option in typing.get_args(tp):
+            try:
+                return _coerce(option, value, key)
+            except ConfigError as exc:
+                errors.append(str(exc))
+        raise ConfigError(errors[0])
+    if origin is list:
+        (item,) = typing.get_args(tp)
+        if not isinstance(value, list):
+            raise ConfigError(f"config key {key} must be a list, got {_show(value)}")
+        return [_coerce(item, v, f"{key}[{i}]") for i, v in enumerate(value)]
+    if origin is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"config key {key} must be a table, got {_show(value)}")
+        out = {}
+        for k, v in value.items():
+            if isinstance(v, dict | list):
+                raise ConfigError(f"config key {key}.{k} must be a string, number or boolean")
+            out[str(k)] = str(v).lower() if isinstance(v, bool) else str(v)
+        return out
+    if tp is bool:
+        if isinstance(value, bool) and not isinstance(value, _RawString):
+            return value
+        raise ConfigError(f"config key {key} must be true or false, got {_show(value)}")
+    if tp is int:
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        raise ConfigError(f"config key {key} must be an integer, got {_show(value)}")
+    if tp is float:
+        if isinstance(value, int | float) and not isinstance(value, bool):
+            return float(value)
+        raise ConfigError(f"config key {key} must be a number, got {_show(value)}")
+    if tp is str:
+        if isinstance(value, str):
+            return str(value)
+        raise ConfigError(f"config key {key} must be a string, got {_show(value)}")
+    raise TypeError(f"unsupported config type {tp!r} for {key}")
+
+
+def _show(value: Any) -> str:
+    return repr(str(value)) if isinstance(value, _RawString) else repr(value)
+
+
+# --------------------------------------------------------------------------- validation
+
+
+def _require(ok: bool, key: str, message: str) -> None:
+    if not ok:
+        raise ConfigError(f"config key {key} {message}")
+
+
+def validate(config: Config) -> None:
+    """Range and choice checks that types alone do not express."""
+    d, t, s = config.data, config.train, config.data.synthetic
+    _require(d.format in ("parquet", "csv", "synthetic"), "data.format",
+             f"must be one of parquet, csv, synthetic; got {d.format!r}")
+    _require(d.format == "synthetic" or bool(d.path), "data.path",
+             "must be set (or use data.format = \"synthetic\")")
+    _require(bool(d.label), "data.label", "must name the label column")
+    _require(d.partitions >= 0, "data.partitions", f"must be ≥ 0, got {d.partitions}")
+    _require(d.dtype in ("float64", "float32"), "data.dtype",
+             f"must be float64 or float32, got {d.dtype!r}")
+    dupes = sorted({f for f in d.features if d.features.count(f) > 1})
+    _require(not dupes, "data.features", f"lists {', '.join(dupes)} more than once")
+    _require(d.label not in d.features, "data.features",
+             f"contains the label column {d.label!r}")
+    _require(s.rows > 0, "data.synthetic.rows", f"must be > 0, got {s.rows}")
+    _require(s.features > 0, "data.synthetic.features", f"must be > 0, got {s.features}")
+    _require(s.partitions > 0, "data.synthetic.partitions", f"must be > 0, got {s.partitions}")
+    _require(t.optimizer in OPTIMIZERS, "train.optimizer",
+             f"must be one of {', '.join(OPTIMIZERS)}; got {t.optimizer!r}")
+    if isinstance(t.learning_rate, str):
+        _require(t.learning_rate == "auto", "train.learning_rate",
+                 f"must be a positive number or \"auto\", got {t.learning_rate!r}")
+    else:
+        _require(t.learning_rate > 0 and t.learning_rate < float("inf"), "train.learning_rate",
+                 f"must be a positive number or \"auto\", got {t.learning_rate!r}")
+    _require(t.max_iter > 0, "train.max_iter", f"must be > 0, got {t.max_iter}")
+    _require(t.tol >= 0, "train.tol", f"must be ≥ 0, got {t.tol}")
+    _require(t.init_scale >= 0, "train.init_scale", f"must be ≥ 0, got {t.init_scale}")
+    _require(t.checkpoint_every >= 0, "train.checkpoint_every",
+             f"must be ≥ 0, got {t.checkpoint_every}")
+    _require(t.log_every >= 0, "train.log_every", f"must be ≥ 0, got {t.log_every}")
+    _require(bool(config.output.path), "output.path", "must be set")
+
+
+#: Optimizers train.optimizer accepts.
+OPTIMIZERS = ("gd",)

@@ -1,0 +1,78 @@
+"""The trained model: feature names, coefficients w and intercept b on the ORIGINAL feature
+scale, and metadata; saved as ``model.json`` (no pickle, no code on load).
+
+Scoring: p = σ(wᵀx + b), prediction = 1 if p ≥ threshold else 0.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sparklr.errors import DataError
+from sparklr.kernels import sigmoid
+
+FORMAT = "sparklr-logistic-regression/1"
+
+
+@dataclass
+class Model:
+    feature_names: list[str]
+    coefficients: np.ndarray
+    intercept: float
+    label: str = "label"
+    metadata: dict[str, Any] = field(default_factory=dict)
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        """z = X w + b for rows of X in feature_names order."""
+        return X @ self.coefficients + self.intercept
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        return sigmoid(self.decision_function(X))
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "format": FORMAT,
+            "feature_names": list(self.feature_names),
+            "coefficients": [float(c) for c in self.coefficients],
+            "intercept": float(self.intercept),
+            "label": self.label,
+            **self.metadata,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any], source: str = "model") -> Model:
+        try:
+            names = [str(n) for n in data["feature_names"]]
+            coef = np.asarray(data["coefficients"], dtype=np.float64)
+            intercept = float(data["intercept"])
+        except (KeyError, TypeError, ValueError) as exc:
+            raise DataError(f"{source}: not a sparklr model ({exc!r})") from exc
+        if coef.shape != (len(names),):
+            raise DataError(
+                f"{source}: {len(names)} feature_names but {coef.size} coefficients"
+            )
+        if not (np.all(np.isfinite(coef)) and math.isfinite(intercept)):
+            raise DataError(f"{source}: coefficients are not finite")
+        known = {"format", "feature_names", "coefficients", "intercept", "label"}
+        meta = {k: v for k, v in data.items() if k not in known}
+        return cls(names, coef, intercept, str(data.get("label", "label")), meta)
+
+    @classmethod
+    def load(cls, path: str | Path) -> Model:
+        """Load ``model.json`` from a model directory or the file itself."""
+        p = Path(path)
+        if p.is_dir():
+            p = p / "model.json"
+        try:
+            data = json.loads(p.read_text())
+        except OSError as exc:
+            raise DataError(f"cannot read model {p}: {exc.strerror or exc}") from exc
+        except json.JSONDecodeError as exc:
+            raise DataError(f"model {p} is not valid JSON: {exc}") from exc
+        return cls.from_json(data, str(p))

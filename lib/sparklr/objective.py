@@ -1,0 +1,217 @@
+"""The objective the optimizers minimise, in training coordinates (NumPy only).
+
+Training coordinates. The optimizers see one flat parameter vector θ = (w̃, b̃) of length
+n_x + 1. A :class:`FeatureMap` with a shift c and a scale s (both n_x vectors) defines the
+features the model is trained on, x̃ = s ⊙ (x − c):
+
+* ``standardize = true``: c = μ, s_j = 1/σ_j (training on standardized features, as MLlib);
+* ``standardize = false``: c = 0, s_j = 1 (the seed's raw features).
+
+A constant feature (σ_j = 0) gets s_j = 0 in both cases, so its coefficient is 0. Because
+z = w̃ᵀx̃ + b̃ = wᵀx + b with
+
+    w = s ⊙ w̃,    b = b̃ − wᵀc,
+
+the kernels always run on the stored raw blocks with (w, b): standardization never
+materializes a second copy of X. The chain rule maps their sums back (m = Σ count):
+
+    ∂J/∂w̃ = s ⊙ (Σ r x − c Σ r) / m,    ∂J/∂b̃ = Σ r / m.
+
+The objective (MLlib's definition of the elastic-net penalty, intercept never penalised)::
+
+    J(θ) = (1/m) Σ v_i L(z_i, y_i) + λ (½ (1 − α) ‖w̃‖² + α ‖w̃‖₁)
+
+with λ = ``reg_param`` and α = ``elastic_net``. The smooth part is evaluated here; the L1
+part's value is included in J, and its non-smooth handling belongs to the optimizer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from sparklr.kernels import BlockSums, block_sums, sum_in_order
+from sparklr.stats import FeatureMoments, merge_all
+
+
+class SumsSource(Protocol):
+    """Anything that returns the summed :class:`BlockSums` of all its data at raw (w, b)."""
+
+    n_features: int
+
+    def sums(self, w: np.ndarray, b: float, *, hessian: bool = False) -> BlockSums: ...
+
+
+@dataclass(frozen=True)
+class FeatureMap:
+    """x̃ = scale ⊙ (x − shift); see the module docstring."""
+
+    shift: np.ndarray
+    scale: np.ndarray
+
+    @classmethod
+    def identity(cls, n_features: int) -> FeatureMap:
+        return cls(np.zeros(n_features), np.ones(n_features))
+
+    @classmethod
+    def from_moments(cls, moments: FeatureMoments, standardize: bool) -> FeatureMap:
+        std = moments.std
+        constant = ~(std > 0)
+        if standardize:
+            scale = np.where(constant, 0.0, 1.0 / np.where(constant, 1.0, std))
+            return cls(moments.mean.copy(), scale)
+        return cls(np.zeros_like(std), np.where(constant, 0.0, 1.0))
+
+    @property
+    def constant_features(self) -> np.ndarray:
+        return self.scale == 0
+
+    def to_raw(self, theta: np.ndarray) -> tuple[np.ndarray, float]:
+        """(w̃, b̃) → (w, b) on the original feature scale."""
+        w = self.scale * theta[:-1]
+        return w, float(theta[-1] - w @ self.shift)
+
+    def from_raw(self, w: np.ndarray, b: float) -> np.ndarray:
+        """(w, b) → θ = (w̃, b̃); coefficients of constant features become 0."""
+        safe = np.where(self.scale == 0, 1.0, self.scale)
+        w_t = np.where(self.scale == 0, 0.0, w / safe)
+        return np.append(w_t, b + w @ self.shift)
+
+    def gradient(self, sums: BlockSums) -> np.ndarray:
+        """Σ-form gradient in training coordinates (not yet divided by m)."""
+        g_w = self.scale * (sums.grad_w - self.shift * sums.grad_b)
+        return np.append(g_w, sums.grad_b)
+
+    def hessian(self, sums: BlockSums) -> np.ndarray:
+        """Σ-form Hessian of the data term in training coordinates (not yet divided by m)."""
+        c, s = self.shift, self.scale
+        hww = (
+            sums.hess_ww
+            - np.outer(c, sums.hess_wb)
+            - np.outer(sums.hess_wb, c)
+            + sums.hess_bb * np.outer(c, c)
+        )
+        hwb = sums.hess_wb - sums.hess_bb * c
+        n = len(s)
+        H = np.empty((n + 1, n + 1))
+        H[:n, :n] = hww * np.outer(s, s)
+        H[:n, n] = H[n, :n] = s * hwb
+        H[n, n] = sums.hess_bb
+        return H
+
+    def gram_bound(self, moments: FeatureMoments) -> float:
+        """λ_max of (1/m) Σ [x̃;1][x̃;1]ᵀ (or an upper bound when only its diagonal is known)."""
+        m = max(moments.count, 1)
+        delta = moments.mean - self.shift
+        sd = self.scale * delta
+        if moments.full:
+            n = len(sd)
+            M = np.empty((n + 1, n + 1))
+            M[:n, :n] = (moments.scatter / m + np.outer(delta, delta)) * np.outer(
+                self.scale, self.scale
+            )
+            M[:n, n] = M[n, :n] = sd
+            M[n, n] = 1.0
+            return float(np.linalg.eigvalsh(M)[-1])
+        # Only the diagonal: λ_max ≤ trace.
+        diag = (moments.scatter / m + delta * delta) * self.scale**2
+        return float(diag.sum() + 1.0)
+
+
+@dataclass
+class Evaluation:
+    """J, its gradient (and optionally Hessian) at θ, in training coordinates."""
+
+    theta: np.ndarray
+    loss: float
+    grad: np.ndarray
+    hessian: np.ndarray | None
+    count: float
+    rows: int
+    accuracy: float = float("nan")
+
+    @property
+    def grad_norm(self) -> float:
+        return float(np.linalg.norm(self.grad))
+
+
+class LogisticObjective:
+    """J(θ) of the module docstring over all the data a :class:`SumsSource` holds.
+
+    One :meth:`evaluate` is one pass over the data: loss, gradient (and Hessian on request)
+    come from the same pass.
+    """
+
+    def __init__(
+        self,
+        source: SumsSource,
+        feature_map: FeatureMap | None = None,
+        *,
+        reg_param: float = 0.0,
+        elastic_net: float = 0.0,
+    ):
+        self.source = source
+        self.n_features = source.n_features
+        self.feature_map = feature_map or FeatureMap.identity(self.n_features)
+        self.reg_param = float(reg_param)
+        self.elastic_net = float(elastic_net)
+        self.evaluations = 0
+
+    @property
+    def n_params(self) -> int:
+        return self.n_features + 1
+
+    @property
+    def l2(self) -> float:
+        """Coefficient of ½‖w̃‖² in J."""
+        return self.reg_param * (1.0 - self.elastic_net)
+
+    @property
+    def l1(self) -> float:
+        """Coefficient of ‖w̃‖₁ in J."""
+        return self.reg_param * self.elastic_net
+
+    def evaluate(self, theta: np.ndarray, *, hessian: bool = False) -> Evaluation:
+        w, b = self.feature_map.to_raw(theta)
+        sums = self.source.sums(w, b, hessian=hessian)
+        self.evaluations += 1
+        m = sums.count
+        if m <= 0:
+            raise ValueError("the objective has no data (total sample weight is 0)")
+        w_t = theta[:-1]
+        loss = sums.loss / m + 0.5 * self.l2 * float(w_t @ w_t) + self.l1 * float(np.abs(w_t).sum())
+        grad = self.feature_map.gradient(sums) / m
+        grad[:-1] += self.l2 * w_t
+        H = None
+        if hessian:
+            H = self.feature_map.hessian(sums) / m
+            idx = np.arange(self.n_features)
+            H[idx, idx] += self.l2
+        return Evaluation(theta.copy(), float(loss), grad, H, m, sums.rows, sums.correct / m)
+
+    def lipschitz(self, moments: FeatureMoments) -> float:
+        """An upper bound on the curvature of the smooth part of J.
+
+        The data term's Hessian is (1/m) Σ a(1−a) [x̃;1][x̃;1]ᵀ with a(1−a) ≤ ¼, so
+        L = ¼ λ_max((1/m) Σ [x̃;1][x̃;1]ᵀ) + λ(1 − α). A step 1/L never increases J.
+        """
+        return 0.25 * self.feature_map.gram_bound(moments) + self.l2
+
+
+class InMemorySource:
+    """A :class:`SumsSource` over NumPy blocks held in this process (tests, small data)."""
+
+    def __init__(self, blocks: list[tuple[np.ndarray, np.ndarray]] | tuple[np.ndarray, np.ndarray]):
+        if isinstance(blocks, tuple):
+            blocks = [blocks]
+        self.blocks = [(np.ascontiguousarray(X), np.asarray(y, dtype=np.float64)) for X, y in blocks]
+        self.n_features = self.blocks[0][0].shape[1]
+
+    def sums(self, w: np.ndarray, b: float, *, hessian: bool = False) -> BlockSums:
+        parts = [block_sums(X, y, w, b, hessian=hessian) for X, y in self.blocks]
+        return sum_in_order(parts, self.n_features, hessian)
+
+    def moments(self) -> FeatureMoments:
+        return merge_all([FeatureMoments.of_block(X, y) for X, y in self.blocks], self.n_features)

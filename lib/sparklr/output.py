@@ -1,0 +1,100 @@
+"""Atomic outputs on the driver's filesystem (no Spark).
+
+A run never writes into ``output.path`` directly. It works in a staging directory next to
+it, ``<parent>/.<name>.sparklr-partial`` (checkpoints live there too, so ``--resume`` can find
+them), and publishes it with one ``rename`` when everything is written. A reader therefore
+sees either no output or a complete one. Files are written to a temporary name, flushed,
+fsynced and renamed.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import uuid
+from pathlib import Path
+from typing import Any
+
+from sparklr.errors import OutputError
+
+STAGING_SUFFIX = ".sparklr-partial"
+
+
+def write_json_atomic(path: Path, data: Any) -> None:
+    """Write ``data`` as JSON to ``path`` via a temporary file and a rename."""
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, "w") as fh:
+            json.dump(data, fh, indent=2, allow_nan=False)
+            fh.write("\n")
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def staging_path(output: Path) -> Path:
+    return output.parent / f".{output.name}{STAGING_SUFFIX}"
+
+
+def check_output_target(output: Path, overwrite: bool) -> None:
+    """Refuse targets we must not replace: an existing output without overwrite, a file, a link."""
+    if output.is_symlink():
+        raise OutputError(f"output.path {output} is a symbolic link; refusing to replace it")
+    if output.exists():
+        if not output.is_dir():
+            raise OutputError(f"output.path {output} exists and is not a directory")
+        if not overwrite:
+            raise OutputError(
+                f"output.path {output} already exists; set output.overwrite = true to replace it"
+            )
+    parent = output.parent
+    if parent.exists() and not os.access(parent, os.W_OK | os.X_OK):
+        raise OutputError(f"output.path {output}: directory {parent} is not writable")
+    for ancestor in [parent, *parent.parents]:
+        if ancestor.exists():
+            if not ancestor.is_dir():
+                raise OutputError(f"output.path {output}: {ancestor} is not a directory")
+            if not os.access(ancestor, os.W_OK | os.X_OK):
+                raise OutputError(f"output.path {output}: directory {ancestor} is not writable")
+            break
+
+
+def open_staging(output: Path, *, resume: bool) -> Path:
+    """Create (or, when resuming, reuse) the staging directory of ``output``."""
+    staging = staging_path(output)
+    if staging.is_symlink() or (staging.exists() and not staging.is_dir()):
+        raise OutputError(f"staging path {staging} exists and is not a directory")
+    if staging.exists() and not resume:
+        shutil.rmtree(staging)
+    try:
+        staging.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise OutputError(f"cannot create {staging}: {exc.strerror or exc}") from exc
+    return staging
+
+
+def publish(staging: Path, output: Path, overwrite: bool) -> None:
+    """Move the finished staging directory to ``output`` (replacing it when allowed)."""
+    check_output_target(output, overwrite)
+    old = None
+    if output.exists():
+        old = output.parent / f".{output.name}.sparklr-old-{uuid.uuid4().hex[:8]}"
+        os.rename(output, old)
+    try:
+        os.rename(staging, output)
+    except OSError:
+        if old is not None:
+            os.rename(old, output)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def discard(staging: Path) -> None:
+    """Remove a staging directory after a failure that makes it worthless."""
+    if staging.exists() and not staging.is_symlink():
+        shutil.rmtree(staging, ignore_errors=True)

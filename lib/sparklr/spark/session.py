@@ -1,0 +1,76 @@
+"""Building the SparkSession with the settings sparklr relies on.
+
+* Under ``spark-submit`` the master and all ``--conf`` values given there are kept; under plain
+  ``python`` the master defaults to ``local[*]``.
+* Local masters (``local``, ``local[N]``, ``local-cluster[...]``) bind the driver to 127.0.0.1,
+  keep the Spark UI off unless ``spark.ui.enabled`` is set, and run the Python workers with
+  this interpreter (``PYSPARK_PYTHON``) unless one is set already.
+* BLAS in each Python worker uses ``spark.task.cpus`` threads (default 1) so that tasks do not
+  oversubscribe the executor's cores.
+* Spark's own log level is set to ``log_level`` (WARN by default).
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from pyspark import SparkConf, SparkContext
+from pyspark.sql import SparkSession
+
+BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
+
+
+def is_local_master(master: str) -> bool:
+    return master.startswith("local")
+
+
+def build_session(
+    master: str = "",
+    app_name: str = "sparklr",
+    log_level: str = "WARN",
+    conf: dict[str, str] | None = None,
+) -> SparkSession:
+    """Create (or return the active) SparkSession; see the module docstring."""
+    conf = dict(conf or {})
+    launched_by_submit = "PYSPARK_GATEWAY_PORT" in os.environ
+    if launched_by_submit:
+        SparkContext._ensure_initialized()
+        submitted = SparkConf()
+        effective_master = master or submitted.get("spark.master", "local[*]")
+        has = submitted.contains
+    else:
+        effective_master = master or "local[*]"
+
+        def has(key: str) -> bool:
+            return False
+
+    builder = SparkSession.builder.appName(app_name)
+    if master or not launched_by_submit:
+        builder = builder.master(effective_master)
+    defaults: dict[str, str] = {
+        "spark.sql.execution.arrow.pyspark.enabled": "true",
+        "spark.python.worker.reuse": "true",
+    }
+    task_cpus = conf.get("spark.task.cpus", "1")
+    for var in BLAS_THREAD_VARIABLES:
+        defaults[f"spark.executorEnv.{var}"] = task_cpus
+    if is_local_master(effective_master):
+        defaults.update(
+            {
+                "spark.driver.host": "127.0.0.1",
+                "spark.driver.bindAddress": "127.0.0.1",
+                "spark.ui.enabled": "false",
+                "spark.ui.showConsoleProgress": "false",
+            }
+        )
+        os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+        os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    for key, value in defaults.items():
+        if key not in conf and not has(key):
+            builder = builder.config(key, value)
+    for key, value in conf.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel(log_level)
+    return spark

@@ -1,0 +1,99 @@
+"""Feature statistics gathered in the same pass that builds the blocks (NumPy only).
+
+For a block with m_p rows x⁽ⁱ⁾ the block contributes its count m_p, its mean μ_p and its
+scatter matrix S_p = Σ (x⁽ⁱ⁾ − μ_p)(x⁽ⁱ⁾ − μ_p)ᵀ. Blocks are merged with Chan et al.'s
+pairwise update, which is exact and free of the cancellation of Σx² − m μ²::
+
+    m = m_1 + m_2,   δ = μ_2 − μ_1,   μ = μ_1 + δ m_2 / m,
+    S = S_1 + S_2 + δ δᵀ m_1 m_2 / m
+
+From the merged moments: μ, the sample standard deviation σ_j = sqrt(S_jj / (m − 1)) (the
+definition MLlib uses for standardization) and the Gram matrix of the (optionally
+standardized) features with the intercept column, whose largest eigenvalue bounds the
+curvature of J (see :mod:`sparklr.objective`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from sparklr.kernels import chunk_rows_for
+
+#: Above this many features the n_x × n_x scatter matrix is not gathered (only its diagonal).
+MAX_GRAM_FEATURES = 2048
+
+
+@dataclass
+class FeatureMoments:
+    """Count, mean and scatter of the features of one or more blocks, plus label counts."""
+
+    count: int
+    mean: np.ndarray
+    scatter: np.ndarray  # (n, n), or (n,) diagonal only when n > MAX_GRAM_FEATURES
+    positives: float
+
+    @property
+    def full(self) -> bool:
+        return self.scatter.ndim == 2
+
+    @classmethod
+    def empty(cls, n_features: int) -> FeatureMoments:
+        shape = (n_features, n_features) if n_features <= MAX_GRAM_FEATURES else (n_features,)
+        return cls(0, np.zeros(n_features), np.zeros(shape), 0.0)
+
+    @classmethod
+    def of_block(cls, X: np.ndarray, y: np.ndarray) -> FeatureMoments:
+        """Moments of one block, the scatter formed chunk by chunk around the block mean."""
+        m_p, n = X.shape
+        moments = cls.empty(n)
+        if m_p == 0:
+            return moments
+        mean = X.sum(axis=0, dtype=np.float64) / m_p
+        scatter = moments.scatter
+        step = chunk_rows_for(n)
+        for start in range(0, m_p, step):
+            centered = X[start : start + step].astype(np.float64) - mean
+            if moments.full:
+                scatter += centered.T @ centered
+            else:
+                scatter += np.einsum("ij,ij->j", centered, centered)
+        return cls(m_p, mean, scatter, float(y.sum()))
+
+    def merge(self, other: FeatureMoments) -> FeatureMoments:
+        if other.count == 0:
+            return self
+        if self.count == 0:
+            return other
+        m = self.count + other.count
+        delta = other.mean - self.mean
+        weight = self.count * other.count / m
+        if self.full:
+            correction = np.outer(delta, delta) * weight
+        else:
+            correction = delta * delta * weight
+        return FeatureMoments(
+            count=m,
+            mean=self.mean + delta * (other.count / m),
+            scatter=self.scatter + other.scatter + correction,
+            positives=self.positives + other.positives,
+        )
+
+    @property
+    def variance_diag(self) -> np.ndarray:
+        s = np.diag(self.scatter) if self.full else self.scatter
+        return s / max(self.count - 1, 1)
+
+    @property
+    def std(self) -> np.ndarray:
+        """Sample standard deviation (denominator m − 1), as MLlib standardizes."""
+        return np.sqrt(np.maximum(self.variance_diag, 0.0))
+
+
+def merge_all(parts: list[FeatureMoments], n_features: int) -> FeatureMoments:
+    """Merge block moments in the given (partition) order."""
+    total = FeatureMoments.empty(n_features)
+    for part in parts:
+        total = total.merge(part)
+    return total
