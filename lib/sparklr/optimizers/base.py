@@ -31,6 +31,7 @@ class IterationRecord:
     grad_norm: float
     step: float
     seconds: float
+    accuracy: float = float("nan")
     evaluations: int = 1
 
 

@@ -56,6 +56,7 @@ def gradient_descent(
             grad_norm=evaluation.grad_norm,
             step=step,
             seconds=time.perf_counter() - start,
+            accuracy=evaluation.accuracy,
         )
         state.history.append(record)
         if reason:

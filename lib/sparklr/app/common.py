@@ -1,0 +1,57 @@
+"""What every job shares: the error-to-exit-code wrapper and the default config location."""
+
+from __future__ import annotations
+
+import logging
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+from sparklr.errors import InfrastructureError, SparklrError
+from sparklr.logs import setup_logging
+
+log = logging.getLogger("sparklr")
+
+#: conf/ of a source checkout (jobs/ and lib/ sit beside it).
+REPO_CONF = Path(__file__).resolve().parents[3] / "conf"
+
+
+def default_config_path(name: str) -> Path | None:
+    path = REPO_CONF / name
+    return path if path.exists() else None
+
+
+def run_job(body: Callable[[], int | None]) -> int:
+    """Run ``body``; map failures to a one-line message on stderr and an exit code.
+
+    Exit codes: see :mod:`sparklr.errors` (0 ok, 2 config, 3 data, 4 divergence, 5 output,
+    6 infrastructure — the only one worth retrying —, 1 unexpected).
+    """
+    setup_logging()
+    try:
+        return body() or 0
+    except SparklrError as exc:
+        log.error("%s", exc)
+        print(f"sparklr: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print("sparklr: interrupted", file=sys.stderr)
+        return 130
+    except Exception as exc:
+        infra = _as_infrastructure(exc)
+        if infra is not None:
+            log.error("%s", infra)
+            print(f"sparklr: error: {infra}", file=sys.stderr)
+            return infra.exit_code
+        log.exception("unexpected failure")
+        print(f"sparklr: error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
+        return 1
+
+
+def _as_infrastructure(exc: Exception) -> InfrastructureError | None:
+    """Spark/Py4J failures (lost executors, JVM gone, job aborted) are infrastructure."""
+    module = type(exc).__module__ or ""
+    if module.startswith(("py4j", "pyspark")):
+        first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
+        return InfrastructureError(f"Spark failed: {first[:500]}")
+    return None

@@ -1,0 +1,285 @@
+"""The training job: config → Spark session → resident blocks → optimizer → model directory.
+
+    spark-submit jobs/train.py [--config conf/train.toml] [--set KEY=VALUE ...] [--resume]
+
+Writes ``output.path`` atomically: ``model.json``, ``history.json`` / ``history.csv`` and the
+final ``checkpoint.json``. See README.md for every key and for the failure behaviour.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import dataclasses
+import io
+import logging
+import platform
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import numpy as np
+
+import sparklr
+from sparklr.app.common import default_config_path, run_job
+from sparklr.config import Config, load_config
+from sparklr.errors import ConfigError, DataError, DivergenceError, OutputError, SparklrError
+from sparklr.logs import ProgressLog
+from sparklr.model import Model
+from sparklr.objective import FeatureMap, LogisticObjective
+from sparklr.optimizers import OptimizerState, StopRule, gradient_descent
+from sparklr.output import (
+    check_output_target,
+    discard,
+    open_staging,
+    publish,
+    write_json_atomic,
+)
+
+log = logging.getLogger("sparklr.train")
+
+CHECKPOINT = "checkpoint.json"
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="train.py", description="Train logistic regression on Spark (see README.md)."
+    )
+    parser.add_argument("--config", help="TOML config file (default: conf/train.toml)")
+    parser.add_argument(
+        "--set", action="append", default=[], metavar="KEY=VALUE",
+        help="override a config key, e.g. --set train.max_iter=50 (repeatable)",
+    )
+    parser.add_argument(
+        "--resume", action="store_true",
+        help="continue from the checkpoint of an interrupted run with the same config and data",
+    )
+    try:
+        return parser.parse_args(argv)
+    except SystemExit as exc:
+        if exc.code:
+            raise ConfigError("bad command line (see --help)") from None
+        raise
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_job(lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> int:
+    args = parse_args(argv)
+    config_path = args.config or default_config_path("train.toml")
+    config = load_config(config_path, args.set)
+    result = train(config, resume=args.resume)
+    print(result.summary())
+    return 0
+
+
+@dataclasses.dataclass
+class TrainResult:
+    model: Model
+    output: Path
+    rows: int
+    partitions: int
+    load_seconds: float
+    train_seconds: float
+    state: OptimizerState
+
+    def summary(self) -> str:
+        last = self.state.history[-1]
+        return "\n".join(
+            [
+                f"sparklr: trained on {self.rows:,} rows x {len(self.model.feature_names)} "
+                f"features ({self.partitions} partitions)",
+                f"  iterations: {self.state.iteration} ({self.state.stop_reason})",
+                f"  final J: {last.loss:.10g}   |grad J|: {last.grad_norm:.3e}   "
+                f"training accuracy: {last.accuracy:.4f}",
+                f"  time: {self.load_seconds:.1f}s loading, {self.train_seconds:.1f}s training",
+                f"  model: {self.output / 'model.json'}",
+            ]
+        )
+
+
+def train(config: Config, *, resume: bool = False) -> TrainResult:
+    """Train as ``config`` says and publish the model directory; see the module docstring."""
+    # Imported here so that config errors are reported without starting a JVM.
+    from sparklr.spark.blocks import BlockSet
+    from sparklr.spark.loading import load_training_frame
+    from sparklr.spark.session import build_session
+
+    output = Path(config.output.path)
+    check_output_target(output, config.output.overwrite)
+    spark = build_session(
+        config.spark.master, config.spark.app_name, config.spark.log_level, config.spark.conf
+    )
+    blocks = None
+    staging = None
+    try:
+        started = time.perf_counter()
+        d = config.data
+        frame, names = load_training_frame(
+            spark, fmt=d.format, path=d.path, label=d.label, features=d.features,
+            partitions=d.partitions,
+            synthetic=(d.synthetic.rows, d.synthetic.features, d.synthetic.partitions,
+                       d.synthetic.seed),
+        )
+        blocks = BlockSet(
+            spark, frame, config.data.label, names,
+            dtype=config.data.dtype, drop_invalid=config.data.drop_invalid,
+        ).build()
+        load_seconds = time.perf_counter() - started
+        log.info(
+            "blocks ready: %d rows x %d features in %d partitions (%.1fs)",
+            blocks.rows, blocks.n_features, blocks.partitions, load_seconds,
+        )
+        if blocks.dropped:
+            log.warning("dropped %d row(s) with NaN, ±Inf or null values", blocks.dropped)
+
+        moments = blocks.moments
+        feature_map = FeatureMap.from_moments(moments, config.train.standardize)
+        constant = [n for n, c in zip(names, feature_map.constant_features, strict=True) if c]
+        if constant:
+            log.warning("constant feature(s) get coefficient 0: %s", ", ".join(constant))
+        objective = LogisticObjective(blocks, feature_map)
+        learning_rate = _learning_rate(config, objective, moments)
+
+        staging = open_staging(output, resume=resume)
+        fingerprints = {
+            "config": _config_fingerprint(config),
+            "data": blocks.fingerprint(),
+        }
+        state = _initial_state(config, blocks.n_features, staging, fingerprints, resume)
+        progress = ProgressLog(log, config.train.max_iter, config.train.log_every)
+        every = config.train.checkpoint_every
+
+        def on_iteration(st: OptimizerState, record) -> None:
+            progress(st, record)
+            if every and st.stop_reason is None and st.iteration % every == 0:
+                _write_checkpoint(staging, st, fingerprints)
+
+        t0 = time.perf_counter()
+        state = gradient_descent(
+            objective, state, learning_rate=learning_rate,
+            stop=StopRule(config.train.max_iter, config.train.tol), callback=on_iteration,
+        )
+        train_seconds = time.perf_counter() - t0
+
+        w, b = feature_map.to_raw(state.theta)
+        model = Model(
+            feature_names=names,
+            coefficients=w,
+            intercept=b,
+            label=config.data.label,
+            metadata=_metadata(config, state, blocks, learning_rate, constant),
+        )
+        _write_checkpoint(staging, state, fingerprints)
+        write_json_atomic(staging / "history.json", [dataclasses.asdict(r) for r in state.history])
+        _write_history_csv(staging / "history.csv", state)
+        write_json_atomic(staging / "model.json", model.to_json())
+        publish(staging, output, config.output.overwrite)
+        staging = None
+        return TrainResult(
+            model, output, blocks.rows, blocks.partitions, load_seconds, train_seconds, state
+        )
+    except (ConfigError, DataError, DivergenceError, OutputError):
+        if staging is not None:
+            discard(staging)
+        raise
+    finally:
+        if blocks is not None:
+            try:
+                blocks.unpersist()
+            except Exception as exc:  # never mask the real outcome
+                log.debug("cleanup failed: %s", exc)
+        spark.stop()
+
+
+def _learning_rate(config: Config, objective: LogisticObjective, moments) -> float:
+    if config.train.learning_rate == "auto":
+        lipschitz = objective.lipschitz(moments)
+        rate = 1.0 / lipschitz
+        log.info("learning rate auto: 1/L = %.6g (curvature bound L = %.6g)", rate, lipschitz)
+        return rate
+    return float(config.train.learning_rate)
+
+
+def _config_fingerprint(config: Config) -> str:
+    """Fingerprint of what determines the result: the data and train sections, minus
+    the keys that only change reporting."""
+    reporting = {"checkpoint_every": 0, "log_every": 0}
+    same = dataclasses.replace(config, train=dataclasses.replace(config.train, **reporting))
+    return same.fingerprint("data", "train")
+
+
+def _initial_state(
+    config: Config, n_features: int, staging: Path, fingerprints: dict, resume: bool
+) -> OptimizerState:
+    if resume:
+        path = staging / CHECKPOINT
+        if not path.exists():
+            raise ConfigError(f"--resume: no checkpoint at {path}")
+        import json
+
+        data = json.loads(path.read_text())
+        for key in ("config", "data"):
+            if data.get("fingerprints", {}).get(key) != fingerprints[key]:
+                raise ConfigError(
+                    f"--resume: the {key} differs from the checkpointed run's ({path}); "
+                    "start a fresh run instead"
+                )
+        state = OptimizerState.from_json(data["state"])
+        state.stop_reason = None
+        log.info("resuming at iteration %d from %s", state.iteration, path)
+        return state
+    rng = np.random.default_rng(config.train.seed)
+    w0 = config.train.init_scale * rng.standard_normal(n_features)
+    return OptimizerState(iteration=0, theta=np.append(w0, 0.0))
+
+
+def _write_checkpoint(staging: Path, state: OptimizerState, fingerprints: dict) -> None:
+    write_json_atomic(
+        staging / CHECKPOINT, {"fingerprints": fingerprints, "state": state.to_json()}
+    )
+
+
+def _write_history_csv(path: Path, state: OptimizerState) -> None:
+    buffer = io.StringIO()
+    fields = [f.name for f in dataclasses.fields(state.history[0])]
+    writer = csv.DictWriter(buffer, fieldnames=fields)
+    writer.writeheader()
+    for record in state.history:
+        writer.writerow(dataclasses.asdict(record))
+    path.write_text(buffer.getvalue())
+
+
+def _metadata(config, state, blocks, learning_rate, constant) -> dict:
+    import numpy
+    import pyarrow
+    import pyspark
+
+    last = state.history[-1]
+    return {
+        "iterations": state.iteration,
+        "stop_reason": state.stop_reason,
+        "final_loss": last.loss,
+        "final_grad_norm": last.grad_norm,
+        "training_accuracy": last.accuracy,
+        "learning_rate": learning_rate,
+        "rows": blocks.rows,
+        "dropped_rows": blocks.dropped,
+        "partitions": blocks.partitions,
+        "constant_features": constant,
+        "config": config.to_dict(),
+        "data_fingerprint": blocks.fingerprint(),
+        "versions": {
+            "sparklr": sparklr.__version__,
+            "pyspark": pyspark.__version__,
+            "numpy": numpy.__version__,
+            "pyarrow": pyarrow.__version__,
+            "python": platform.python_version(),
+        },
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
+__all__ = ["TrainResult", "main", "train", "SparklrError"]
