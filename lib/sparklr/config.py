@@ -238,34 +238,52 @@ def _require(ok: bool, key: str, message: str) -> None:
 def validate(config: Config) -> None:
     """Range and choice checks that types alone do not express."""
     d, t, s = config.data, config.train, config.data.synthetic
-    _require(d.format in ("parquet", "csv", "synthetic"), "data.format",
-             f"must be one of parquet, csv, synthetic; got {d.format!r}")
-    _require(d.format == "synthetic" or bool(d.path), "data.path",
-             "must be set (or use data.format = \"synthetic\")")
+    _require(
+        d.format in ("parquet", "csv", "synthetic"),
+        "data.format",
+        f"must be one of parquet, csv, synthetic; got {d.format!r}",
+    )
+    _require(
+        d.format == "synthetic" or bool(d.path),
+        "data.path",
+        'must be set (or use data.format = "synthetic")',
+    )
     _require(bool(d.label), "data.label", "must name the label column")
     _require(d.partitions >= 0, "data.partitions", f"must be ≥ 0, got {d.partitions}")
-    _require(d.dtype in ("float64", "float32"), "data.dtype",
-             f"must be float64 or float32, got {d.dtype!r}")
+    _require(
+        d.dtype in ("float64", "float32"),
+        "data.dtype",
+        f"must be float64 or float32, got {d.dtype!r}",
+    )
     dupes = sorted({f for f in d.features if d.features.count(f) > 1})
     _require(not dupes, "data.features", f"lists {', '.join(dupes)} more than once")
-    _require(d.label not in d.features, "data.features",
-             f"contains the label column {d.label!r}")
+    _require(d.label not in d.features, "data.features", f"contains the label column {d.label!r}")
     _require(s.rows > 0, "data.synthetic.rows", f"must be > 0, got {s.rows}")
     _require(s.features > 0, "data.synthetic.features", f"must be > 0, got {s.features}")
     _require(s.partitions > 0, "data.synthetic.partitions", f"must be > 0, got {s.partitions}")
-    _require(t.optimizer in OPTIMIZERS, "train.optimizer",
-             f"must be one of {', '.join(OPTIMIZERS)}; got {t.optimizer!r}")
+    _require(
+        t.optimizer in OPTIMIZERS,
+        "train.optimizer",
+        f"must be one of {', '.join(OPTIMIZERS)}; got {t.optimizer!r}",
+    )
     if isinstance(t.learning_rate, str):
-        _require(t.learning_rate == "auto", "train.learning_rate",
-                 f"must be a positive number or \"auto\", got {t.learning_rate!r}")
+        _require(
+            t.learning_rate == "auto",
+            "train.learning_rate",
+            f'must be a positive number or "auto", got {t.learning_rate!r}',
+        )
     else:
-        _require(t.learning_rate > 0 and t.learning_rate < float("inf"), "train.learning_rate",
-                 f"must be a positive number or \"auto\", got {t.learning_rate!r}")
+        _require(
+            t.learning_rate > 0 and t.learning_rate < float("inf"),
+            "train.learning_rate",
+            f'must be a positive number or "auto", got {t.learning_rate!r}',
+        )
     _require(t.max_iter > 0, "train.max_iter", f"must be > 0, got {t.max_iter}")
     _require(t.tol >= 0, "train.tol", f"must be ≥ 0, got {t.tol}")
     _require(t.init_scale >= 0, "train.init_scale", f"must be ≥ 0, got {t.init_scale}")
-    _require(t.checkpoint_every >= 0, "train.checkpoint_every",
-             f"must be ≥ 0, got {t.checkpoint_every}")
+    _require(
+        t.checkpoint_every >= 0, "train.checkpoint_every", f"must be ≥ 0, got {t.checkpoint_every}"
+    )
     _require(t.log_every >= 0, "train.log_every", f"must be ≥ 0, got {t.log_every}")
     _require(bool(config.output.path), "output.path", "must be set")
 

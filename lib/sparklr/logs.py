@@ -49,6 +49,12 @@ class ProgressLog:
         eta = "" if done else f" eta≤{per_iteration * (self.max_iter - record.iteration):.1f}s"
         self.log.info(
             "iter %d/%d  J=%.10g  |grad|=%.3e  acc=%.4f  %.2fs/it  elapsed %.1fs%s",
-            record.iteration, self.max_iter, record.loss, record.grad_norm, record.accuracy,
-            per_iteration, elapsed, eta,
+            record.iteration,
+            self.max_iter,
+            record.loss,
+            record.grad_norm,
+            record.accuracy,
+            per_iteration,
+            elapsed,
+            eta,
         )

@@ -54,9 +54,7 @@ class Model:
         except (KeyError, TypeError, ValueError) as exc:
             raise DataError(f"{source}: not a sparklr model ({exc!r})") from exc
         if coef.shape != (len(names),):
-            raise DataError(
-                f"{source}: {len(names)} feature_names but {coef.size} coefficients"
-            )
+            raise DataError(f"{source}: {len(names)} feature_names but {coef.size} coefficients")
         if not (np.all(np.isfinite(coef)) and math.isfinite(intercept)):
             raise DataError(f"{source}: coefficients are not finite")
         known = {"format", "feature_names", "coefficients", "intercept", "label"}

@@ -206,7 +206,9 @@ class InMemorySource:
     def __init__(self, blocks: list[tuple[np.ndarray, np.ndarray]] | tuple[np.ndarray, np.ndarray]):
         if isinstance(blocks, tuple):
             blocks = [blocks]
-        self.blocks = [(np.ascontiguousarray(X), np.asarray(y, dtype=np.float64)) for X, y in blocks]
+        self.blocks = [
+            (np.ascontiguousarray(X), np.asarray(y, dtype=np.float64)) for X, y in blocks
+        ]
         self.n_features = self.blocks[0][0].shape[1]
 
     def sums(self, w: np.ndarray, b: float, *, hessian: bool = False) -> BlockSums:

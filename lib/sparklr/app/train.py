@@ -47,11 +47,15 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--config", help="TOML config file (default: conf/train.toml)")
     parser.add_argument(
-        "--set", action="append", default=[], metavar="KEY=VALUE",
+        "--set",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
         help="override a config key, e.g. --set train.max_iter=50 (repeatable)",
     )
     parser.add_argument(
-        "--resume", action="store_true",
+        "--resume",
+        action="store_true",
         help="continue from the checkpoint of an interrupted run with the same config and data",
     )
     try:
@@ -103,12 +107,15 @@ class TrainResult:
 def train(config: Config, *, resume: bool = False) -> TrainResult:
     """Train as ``config`` says and publish the model directory; see the module docstring."""
     # Imported here so that config errors are reported without starting a JVM.
+    from pyspark.sql import SparkSession
+
     from sparklr.spark.blocks import BlockSet
     from sparklr.spark.loading import load_training_frame
     from sparklr.spark.session import build_session
 
     output = Path(config.output.path)
     check_output_target(output, config.output.overwrite)
+    owns_session = SparkSession.getActiveSession() is None
     spark = build_session(
         config.spark.master, config.spark.app_name, config.spark.log_level, config.spark.conf
     )
@@ -118,19 +125,34 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
         started = time.perf_counter()
         d = config.data
         frame, names = load_training_frame(
-            spark, fmt=d.format, path=d.path, label=d.label, features=d.features,
+            spark,
+            fmt=d.format,
+            path=d.path,
+            label=d.label,
+            features=d.features,
             partitions=d.partitions,
-            synthetic=(d.synthetic.rows, d.synthetic.features, d.synthetic.partitions,
-                       d.synthetic.seed),
+            synthetic=(
+                d.synthetic.rows,
+                d.synthetic.features,
+                d.synthetic.partitions,
+                d.synthetic.seed,
+            ),
         )
         blocks = BlockSet(
-            spark, frame, config.data.label, names,
-            dtype=config.data.dtype, drop_invalid=config.data.drop_invalid,
+            spark,
+            frame,
+            config.data.label,
+            names,
+            dtype=config.data.dtype,
+            drop_invalid=config.data.drop_invalid,
         ).build()
         load_seconds = time.perf_counter() - started
         log.info(
             "blocks ready: %d rows x %d features in %d partitions (%.1fs)",
-            blocks.rows, blocks.n_features, blocks.partitions, load_seconds,
+            blocks.rows,
+            blocks.n_features,
+            blocks.partitions,
+            load_seconds,
         )
         if blocks.dropped:
             log.warning("dropped %d row(s) with NaN, ±Inf or null values", blocks.dropped)
@@ -159,8 +181,11 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
 
         t0 = time.perf_counter()
         state = gradient_descent(
-            objective, state, learning_rate=learning_rate,
-            stop=StopRule(config.train.max_iter, config.train.tol), callback=on_iteration,
+            objective,
+            state,
+            learning_rate=learning_rate,
+            stop=StopRule(config.train.max_iter, config.train.tol),
+            callback=on_iteration,
         )
         train_seconds = time.perf_counter() - t0
 
@@ -191,7 +216,8 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
                 blocks.unpersist()
             except Exception as exc:  # never mask the real outcome
                 log.debug("cleanup failed: %s", exc)
-        spark.stop()
+        if owns_session:
+            spark.stop()
 
 
 def _learning_rate(config: Config, objective: LogisticObjective, moments) -> float:
@@ -282,4 +308,4 @@ def _metadata(config, state, blocks, learning_rate, constant) -> dict:
     }
 
 
-__all__ = ["TrainResult", "main", "train", "SparklrError"]
+__all__ = ["SparklrError", "TrainResult", "main", "train"]

@@ -102,5 +102,6 @@ def check_finite(evaluation: Evaluation, iteration: int, hint: str) -> None:
     """Stop at once when J or its gradient is NaN or infinite."""
     if not (math.isfinite(evaluation.loss) and np.all(np.isfinite(evaluation.grad))):
         raise DivergenceError(
-            f"training diverged at iteration {iteration}: J = {evaluation.loss} is not finite; {hint}"
+            f"training diverged at iteration {iteration}: "
+            f"J = {evaluation.loss} is not finite; {hint}"
         )

@@ -23,7 +23,7 @@ from sparklr.optimizers.base import (
 
 #: J may rise by this relative amount (round-off) before it counts as divergence.
 RISE_TOLERANCE = 1e-10
-DIVERGENCE_HINT = "the learning rate is too large; use train.learning_rate = \"auto\""
+DIVERGENCE_HINT = 'the learning rate is too large; use train.learning_rate = "auto"'
 
 
 def gradient_descent(

@@ -289,8 +289,16 @@ class BlockSet:
             positives=row.positives,
         )
         return BlockMeta(
-            row.partition, row.path, row.host, row.rows, row.dropped, row.nonfinite,
-            row.nonfinite_example, row.bad_labels, row.bad_label_example, moments,
+            row.partition,
+            row.path,
+            row.host,
+            row.rows,
+            row.dropped,
+            row.nonfinite,
+            row.nonfinite_example,
+            row.bad_labels,
+            row.bad_label_example,
+            moments,
         )
 
     def _check(self) -> None:
@@ -305,11 +313,12 @@ class BlockSet:
         if bad:
             example = next(m.bad_label_example for m in self.metas if m.bad_labels)
             raise DataError(
-                f"label column {self.label!r} has {bad} value(s) outside {{0, 1}} "
-                f"(e.g. {example})"
+                f"label column {self.label!r} has {bad} value(s) outside {{0, 1}} (e.g. {example})"
             )
         if self.rows == 0:
-            raise DataError("the dataset has 0 rows" + (" after dropping invalid rows" if self.dropped else ""))
+            raise DataError(
+                "the dataset has 0 rows" + (" after dropping invalid rows" if self.dropped else "")
+            )
         positives = self.moments.positives
         if positives in (0, self.rows):
             only = 1 if positives else 0
@@ -362,7 +371,9 @@ class BlockSet:
         parts = self._run(w, b, hessian)
         if any(isinstance(p, tuple) for p in parts):
             missing = [p[1] for p in parts if isinstance(p, tuple)]
-            log.warning("resident blocks missing for partitions %s; rebuilding from source", missing)
+            log.warning(
+                "resident blocks missing for partitions %s; rebuilding from source", missing
+            )
             self.rebuild()
             parts = self._run(w, b, hessian)
             if any(isinstance(p, tuple) for p in parts):

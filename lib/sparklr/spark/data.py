@@ -49,9 +49,7 @@ def select_columns(
     """
     fields = {f.name: f.dataType for f in df.schema.fields}
     if label not in fields:
-        raise DataError(
-            f"label column {label!r} not found; columns are: {', '.join(df.columns)}"
-        )
+        raise DataError(f"label column {label!r} not found; columns are: {', '.join(df.columns)}")
     if not isinstance(fields[label], NUMERIC_TYPES):
         raise DataError(
             f"label column {label!r} has type {fields[label].simpleString()}; "
@@ -77,13 +75,15 @@ def select_columns(
         ]
         if not features:
             raise DataError(f"no numeric feature columns besides the label {label!r}")
-    bad = [f"{f} ({fields[f].simpleString()})" for f in features if not isinstance(fields[f], NUMERIC_TYPES)]
+    bad = [
+        f"{f} ({fields[f].simpleString()})"
+        for f in features
+        if not isinstance(fields[f], NUMERIC_TYPES)
+    ]
     if bad:
         raise DataError(f"feature column(s) not numeric: {', '.join(bad)}")
     if len(set(df.columns)) != len(df.columns):
         dupes = sorted({c for c in df.columns if df.columns.count(c) > 1})
         raise DataError(f"input has duplicate column names: {', '.join(dupes)}")
-    selected = df.select(
-        *[F.col(f"`{c}`").cast("double").alias(c) for c in [label, *features]]
-    )
+    selected = df.select(*[F.col(f"`{c}`").cast("double").alias(c) for c in [label, *features]])
     return selected, list(features)

@@ -1,0 +1,46 @@
+import numpy as np
+import pytest
+from sparklr.objective import FeatureMap, InMemorySource, LogisticObjective
+
+from tests.conftest import make_logistic_data
+
+
+def test_standardized_objective_equals_training_on_standardized_copy():
+    X, y, _, _ = make_logistic_data(400, 3, seed=2, offset=5.0, scale=3.0)
+    source = InMemorySource((X, y))
+    fmap = FeatureMap.from_moments(source.moments(), standardize=True)
+    mu, sd = X.mean(0), X.std(0, ddof=1)
+    reference = LogisticObjective(InMemorySource(((X - mu) / sd, y)))
+    folded = LogisticObjective(source, fmap)
+    theta = np.array([0.3, -0.2, 0.5, 0.1])
+    a, b = folded.evaluate(theta, hessian=True), reference.evaluate(theta, hessian=True)
+    assert a.loss == pytest.approx(b.loss, rel=1e-13)
+    np.testing.assert_allclose(a.grad, b.grad, rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(a.hessian, b.hessian, rtol=1e-10, atol=1e-13)
+
+
+def test_feature_map_round_trip_and_constant_features():
+    X, y, _, _ = make_logistic_data(100, 3, seed=3)
+    X[:, 1] = 7.0
+    fmap = FeatureMap.from_moments(InMemorySource((X, y)).moments(), standardize=True)
+    assert list(fmap.constant_features) == [False, True, False]
+    theta = np.array([1.0, 2.0, 3.0, 4.0])
+    w, b = fmap.to_raw(theta)
+    assert w[1] == 0.0
+    back = fmap.from_raw(w, b)
+    np.testing.assert_allclose(back, [1.0, 0.0, 3.0, 4.0])
+
+
+@pytest.mark.parametrize("standardize", [True, False])
+def test_lipschitz_bound_dominates_the_hessian(standardize):
+    X, y, _, _ = make_logistic_data(300, 4, seed=4, offset=2.0, scale=0.5)
+    source = InMemorySource((X, y))
+    objective = LogisticObjective(source, FeatureMap.from_moments(source.moments(), standardize))
+    L = objective.lipschitz(source.moments())
+    rng = np.random.default_rng(0)
+    for _ in range(5):
+        H = objective.evaluate(rng.standard_normal(5), hessian=True).hessian
+        assert np.linalg.eigvalsh(H)[-1] <= L * (1 + 1e-12)
+    # and it is tight where a(1-a) = 1/4 everywhere (θ = 0)
+    H0 = objective.evaluate(np.zeros(5), hessian=True).hessian
+    assert np.linalg.eigvalsh(H0)[-1] == pytest.approx(L, rel=1e-9)
