@@ -1,0 +1,116 @@
+"""The scoring job: a saved model + a dataset → Parquet with ``probability`` and ``prediction``.
+
+    spark-submit jobs/predict.py --model DIR --data PATH [--format parquet|csv]
+                                 --output DIR [--threshold 0.5] [--overwrite]
+
+Every input column is kept. When the model's label column is present, log-loss, accuracy and
+AUC are printed and written to ``<output>/_metrics.json``. The output directory is written to
+a staging directory and renamed into place when complete.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+from pathlib import Path
+
+from sparklr.app.common import run_job
+from sparklr.errors import ConfigError, DataError
+from sparklr.model import Model
+from sparklr.output import check_output_target, discard, publish, staging_path, write_json_atomic
+
+log = logging.getLogger("sparklr.predict")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="predict.py", description="Score data with a model.")
+    parser.add_argument("--model", required=True, help="model directory (or its model.json)")
+    parser.add_argument("--data", required=True, help="input file or directory")
+    parser.add_argument("--format", default="parquet", choices=["parquet", "csv"])
+    parser.add_argument("--output", required=True, help="output directory (Parquet)")
+    parser.add_argument("--threshold", type=float, default=0.5)
+    parser.add_argument("--overwrite", action="store_true")
+    parser.add_argument("--master", default="", help="Spark master (default: spark-submit's)")
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        if exc.code:
+            raise ConfigError("bad command line (see --help)") from None
+        raise
+    if not (0.0 <= args.threshold <= 1.0) or math.isnan(args.threshold):
+        raise ConfigError(f"--threshold must be in [0, 1], got {args.threshold}")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_job(lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> int:
+    args = parse_args(argv)
+    model = Model.load(args.model)
+    output = Path(args.output)
+    check_output_target(output, args.overwrite)
+    metrics = predict(
+        model, args.data, args.format, output, args.threshold, args.overwrite, args.master
+    )
+    if metrics:
+        print(
+            f"sparklr: scored {metrics['rows']:,} rows  log-loss {metrics['log_loss']:.6f}  "
+            f"accuracy {metrics['accuracy']:.4f}  AUC {metrics['auc']:.4f}"
+        )
+    print(f"sparklr: predictions written to {output}")
+    return 0
+
+
+def predict(
+    model: Model,
+    data: str,
+    fmt: str,
+    output: Path,
+    threshold: float = 0.5,
+    overwrite: bool = False,
+    master: str = "",
+) -> dict | None:
+    from pyspark.sql import SparkSession
+
+    from sparklr.spark.data import read_table
+    from sparklr.spark.scoring import evaluate_frame, score_frame
+    from sparklr.spark.session import build_session
+
+    owns_session = SparkSession.getActiveSession() is None
+    spark = build_session(master, "sparklr-predict")
+    staging = staging_path(output)
+    try:
+        frame = read_table(spark, data, fmt)
+        missing = [n for n in model.feature_names if n not in frame.columns]
+        if missing:
+            raise DataError(
+                f"input {data} lacks the model's feature column(s): {', '.join(missing)}"
+            )
+        for name in ("probability", "prediction"):
+            if name in frame.columns:
+                raise DataError(f"input {data} already has a column named {name!r}")
+        scored = score_frame(
+            frame, model.feature_names, model.coefficients, model.intercept, threshold
+        )
+        discard(staging)
+        scored.write.parquet(str(staging))
+        metrics = None
+        if model.label in frame.columns:
+            written = spark.read.parquet(str(staging))
+            metrics = evaluate_frame(
+                written, model.label, model.feature_names, model.coefficients, model.intercept
+            )
+            write_json_atomic(staging / "_metrics.json", metrics)
+            log.info("metrics: %s", json.dumps(metrics))
+        publish(staging, output, overwrite)
+        return metrics
+    except BaseException:
+        discard(staging)
+        raise
+    finally:
+        if owns_session:
+            spark.stop()
