@@ -37,6 +37,7 @@ def job_env() -> dict[str, str]:
     env["PYSPARK_PYTHON"] = sys.executable
     env["PYSPARK_DRIVER_PYTHON"] = sys.executable
     env["PYTHONPATH"] = os.pathsep.join([str(ROOT / "lib"), env.get("PYTHONPATH", "")])
+    env["SPARK_CONF_DIR"] = str(ROOT / "conf")  # conf/log4j2.properties, as README says
     return env
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -28,6 +29,10 @@ def run_job(body: Callable[[], int | None]) -> int:
     6 infrastructure — the only one worth retrying —, 1 unexpected).
     """
     setup_logging()
+    # Spark reads log4j2.properties (quiet startup) and spark-defaults.conf from SPARK_CONF_DIR;
+    # from a source checkout, default it to conf/ so that jobs log like the README shows.
+    if REPO_CONF.is_dir():
+        os.environ.setdefault("SPARK_CONF_DIR", str(REPO_CONF))
     try:
         return body() or 0
     except SparklrError as exc:
