@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import argparse
 import logging
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from sparklr.errors import InfrastructureError, SparklrError
+from sparklr.errors import ConfigError, InfrastructureError, SparklrError
 from sparklr.logs import setup_logging
+from sparklr.output import discard, publish, staging_path
 
 log = logging.getLogger("sparklr")
 
@@ -60,3 +63,42 @@ def _as_infrastructure(exc: Exception) -> InfrastructureError | None:
         first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
         return InfrastructureError(f"Spark failed: {first[:500]}")
     return None
+
+
+def parse_command_line(parser: argparse.ArgumentParser, argv: list[str] | None):
+    """argparse, with a usage error turned into ConfigError (exit code 2, one line)."""
+    try:
+        return parser.parse_args(argv)
+    except SystemExit as exc:
+        if exc.code:
+            raise ConfigError("bad command line (see --help)") from None
+        raise
+
+
+@contextmanager
+def spark_session(master: str, app_name: str) -> Iterator:
+    """The job's SparkSession, stopped at the end unless it was already running."""
+    from pyspark.sql import SparkSession
+
+    from sparklr.spark.session import build_session
+
+    owns_session = SparkSession.getActiveSession() is None
+    spark = build_session(master, app_name)
+    try:
+        yield spark
+    finally:
+        if owns_session:
+            spark.stop()
+
+
+@contextmanager
+def staged_directory(output: Path, overwrite: bool) -> Iterator[Path]:
+    """A fresh staging directory, published to ``output`` on success, removed on failure."""
+    staging = staging_path(output)
+    discard(staging)
+    try:
+        yield staging
+        publish(staging, output, overwrite)
+    except BaseException:
+        discard(staging)
+        raise

@@ -13,9 +13,9 @@ import argparse
 import logging
 from pathlib import Path
 
-from sparklr.app.common import run_job
+from sparklr.app.common import parse_command_line, run_job, spark_session, staged_directory
 from sparklr.errors import ConfigError
-from sparklr.output import check_output_target, discard, publish, staging_path, write_json_atomic
+from sparklr.output import check_output_target, write_json_atomic
 
 log = logging.getLogger("sparklr.make_data")
 
@@ -30,12 +30,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--format", default="parquet", choices=["parquet", "csv"])
     parser.add_argument("--overwrite", action="store_true")
     parser.add_argument("--master", default="")
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        if exc.code:
-            raise ConfigError("bad command line (see --help)") from None
-        raise
+    args = parse_command_line(parser, argv)
     for name in ("rows", "features", "partitions"):
         if getattr(args, name) <= 0:
             raise ConfigError(f"--{name} must be > 0")
@@ -47,32 +42,20 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def _main(argv: list[str] | None) -> int:
-    from pyspark.sql import SparkSession
-
-    from sparklr.spark.session import build_session
     from sparklr.spark.synthetic import synthetic_frame
 
     args = parse_args(argv)
     output = Path(args.output)
     check_output_target(output, args.overwrite)
-    owns_session = SparkSession.getActiveSession() is None
-    spark = build_session(args.master, "sparklr-make-data")
-    staging = staging_path(output)
-    try:
+    with (
+        spark_session(args.master, "sparklr-make-data") as spark,
+        staged_directory(output, args.overwrite) as staging,
+    ):
         frame, truth = synthetic_frame(spark, args.rows, args.features, args.partitions, args.seed)
-        discard(staging)
-        writer = frame.write
         if args.format == "csv":
-            writer.option("header", True).csv(str(staging))
+            frame.write.option("header", True).csv(str(staging))
         else:
-            writer.parquet(str(staging))
+            frame.write.parquet(str(staging))
         write_json_atomic(staging / "_truth.json", truth.to_json())
-        publish(staging, output, args.overwrite)
-    except BaseException:
-        discard(staging)
-        raise
-    finally:
-        if owns_session:
-            spark.stop()
     print(f"sparklr: wrote {args.rows:,} rows x {args.features} features to {output}")
     return 0

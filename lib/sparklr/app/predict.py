@@ -16,10 +16,10 @@ import logging
 import math
 from pathlib import Path
 
-from sparklr.app.common import run_job
+from sparklr.app.common import parse_command_line, run_job, spark_session, staged_directory
 from sparklr.errors import ConfigError, DataError
 from sparklr.model import Model
-from sparklr.output import check_output_target, discard, publish, staging_path, write_json_atomic
+from sparklr.output import check_output_target, write_json_atomic
 
 log = logging.getLogger("sparklr.predict")
 
@@ -33,12 +33,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--threshold", type=float, default=0.5)
     parser.add_argument("--overwrite", action="store_true")
     parser.add_argument("--master", default="", help="Spark master (default: spark-submit's)")
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        if exc.code:
-            raise ConfigError("bad command line (see --help)") from None
-        raise
+    args = parse_command_line(parser, argv)
     if not (0.0 <= args.threshold <= 1.0) or math.isnan(args.threshold):
         raise ConfigError(f"--threshold must be in [0, 1], got {args.threshold}")
     return args
@@ -74,16 +69,13 @@ def predict(
     overwrite: bool = False,
     master: str = "",
 ) -> dict | None:
-    from pyspark.sql import SparkSession
-
     from sparklr.spark.data import read_table
     from sparklr.spark.scoring import evaluate_frame, score_frame
-    from sparklr.spark.session import build_session
 
-    owns_session = SparkSession.getActiveSession() is None
-    spark = build_session(master, "sparklr-predict")
-    staging = staging_path(output)
-    try:
+    with (
+        spark_session(master, "sparklr-predict") as spark,
+        staged_directory(output, overwrite) as staging,
+    ):
         frame = read_table(spark, data, fmt)
         missing = [n for n in model.feature_names if n not in frame.columns]
         if missing:
@@ -96,7 +88,6 @@ def predict(
         scored = score_frame(
             frame, model.feature_names, model.coefficients, model.intercept, threshold
         )
-        discard(staging)
         scored.write.parquet(str(staging))
         metrics = None
         if model.label in frame.columns:
@@ -106,11 +97,4 @@ def predict(
             )
             write_json_atomic(staging / "_metrics.json", metrics)
             log.info("metrics: %s", json.dumps(metrics))
-        publish(staging, output, overwrite)
         return metrics
-    except BaseException:
-        discard(staging)
-        raise
-    finally:
-        if owns_session:
-            spark.stop()

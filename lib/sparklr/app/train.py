@@ -21,7 +21,7 @@ from pathlib import Path
 import numpy as np
 
 import sparklr
-from sparklr.app.common import default_config_path, run_job
+from sparklr.app.common import default_config_path, parse_command_line, run_job
 from sparklr.config import Config, load_config
 from sparklr.errors import ConfigError, DataError, DivergenceError, OutputError, SparklrError
 from sparklr.logs import ProgressLog
@@ -58,12 +58,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         action="store_true",
         help="continue from the checkpoint of an interrupted run with the same config and data",
     )
-    try:
-        return parser.parse_args(argv)
-    except SystemExit as exc:
-        if exc.code:
-            raise ConfigError("bad command line (see --help)") from None
-        raise
+    return parse_command_line(parser, argv)
 
 
 def main(argv: list[str] | None = None) -> int:
