@@ -138,6 +138,30 @@ class Optimizer(Protocol):
     ) -> OptimizerState: ...
 
 
+#: A decrease of J below this fraction of max(1, |J|) is within J's round-off.
+ROUNDOFF = 1e-13
+
+
+def sufficient_decrease(current: Evaluation, trial: Evaluation, predicted: float, c: float) -> bool:
+    """Armijo's test J(θ⁺) ≤ J(θ) + c Δ for a step with predicted change Δ < 0.
+
+    When |Δ| is below J's round-off, J cannot tell a good step from a bad one; the step is
+    then accepted if J stays within round-off and ‖∇J‖ does not grow (the gradient, unlike J,
+    is still accurate there). This keeps tight tolerances reachable without accepting steps
+    that make things worse.
+    """
+    if not (math.isfinite(trial.loss) and np.all(np.isfinite(trial.grad))):
+        return False
+    if trial.loss <= current.loss + c * min(predicted, 0.0):
+        return True
+    slack = ROUNDOFF * max(1.0, abs(current.loss))
+    return (
+        -predicted <= slack
+        and trial.loss <= current.loss + slack
+        and trial.grad_norm <= current.grad_norm
+    )
+
+
 def soft_threshold(theta: np.ndarray, threshold: float) -> np.ndarray:
     """prox of threshold·‖w̃‖₁: shrink every w̃_j towards 0 by ``threshold`` (b̃ untouched)."""
     if threshold <= 0:

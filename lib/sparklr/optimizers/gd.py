@@ -19,9 +19,9 @@ start), and is halved until
     J(θ⁺) ≤ J(θ_k) + c Δ,   Δ = ∇f(θ_k)ᵀ(θ⁺ − θ_k) + λα (‖w̃⁺‖₁ − ‖w̃_k‖₁)  (< 0),  c = 10⁻⁴
 
 (Δ = −α‖∇J‖² without L1). Every trial is one pass; the accepted trial's pass is the next
-iteration's evaluation, so an iteration costs 1 + (number of rejected trials) passes. A
-slack of J's round-off (10⁻¹³ max(1, |J|)) is added to the right side, so tight tolerances do
-not stall the search.
+iteration's evaluation, so an iteration costs 1 + (number of rejected trials) passes. When
+|Δ| is below J's round-off the test uses ‖∇J‖ instead (see
+:func:`~sparklr.optimizers.base.sufficient_decrease`), so tight tolerances do not stall.
 
 ``momentum = "nesterov"`` (FISTA with adaptive restart). With x_k the proximal-gradient
 iterates and y_k the evaluated points::
@@ -58,6 +58,7 @@ from sparklr.optimizers.base import (
     StopRule,
     check_finite,
     soft_threshold,
+    sufficient_decrease,
 )
 
 #: J may rise by this relative amount (round-off) before it counts as divergence.
@@ -68,8 +69,6 @@ ARMIJO_C = 1e-4
 SHRINK = 0.5
 GROW = 2.0
 MAX_TRIALS = 60
-#: A predicted decrease below this fraction of |J| is within J's round-off.
-ROUNDOFF = 1e-13
 #: Nesterov: J(y_k) above this multiple of (J(θ_0) + 1) is divergence.
 NESTEROV_BLOWUP = 100.0
 
@@ -158,7 +157,6 @@ def _armijo(
     theta, g = current.theta, current.grad
     l1 = objective.l1
     norm1 = float(np.abs(theta[:-1]).sum()) if l1 else 0.0
-    slack = ROUNDOFF * max(1.0, abs(current.loss))
     for trial in range(1, MAX_TRIALS + 1):
         candidate = soft_threshold(theta - step * g, step * l1)
         d = candidate - theta
@@ -166,9 +164,7 @@ def _armijo(
         if l1:
             predicted += l1 * (float(np.abs(candidate[:-1]).sum()) - norm1)
         trial_eval = objective.evaluate(candidate)
-        if math.isfinite(trial_eval.loss) and (
-            trial_eval.loss <= current.loss + ARMIJO_C * min(predicted, 0.0) + slack
-        ):
+        if sufficient_decrease(current, trial_eval, predicted, ARMIJO_C):
             return step, trial_eval, trial
         step *= SHRINK
     raise DivergenceError(

@@ -17,8 +17,8 @@ approximation of the inverse Hessian, scaled by γ = sᵀy / yᵀy of the newest
   accepts when J(θ⁺) ≤ J(θ) + c₁ ◇Jᵀ(θ⁺ − θ). The pairs use the smooth gradient.
 
 Each trial is one pass over the data (loss and gradient together); the accepted trial's
-pass is the next iteration's evaluation. A slack of J's round-off, 10⁻¹³ max(1, |J|), is
-allowed in the decrease conditions so that tight tolerances do not stall the search.
+pass is the next iteration's evaluation. When the predicted decrease is below J's round-off the
+decrease test uses ‖∇J‖ instead (:func:`~sparklr.optimizers.base.sufficient_decrease`).
 
 Stopping: the shared rule (‖∇J‖ ≤ tol or max_iter), plus "separated" when the problem is
 unpenalized and the current θ classifies every sample correctly (no finite optimum exists;
@@ -46,12 +46,12 @@ from sparklr.optimizers.base import (
     StopRule,
     check_finite,
     separates,
+    sufficient_decrease,
 )
 
 C1 = 1e-4
 C2 = 0.9
 MAX_TRIALS = 40
-ROUNDOFF = 1e-13
 DIVERGENCE_HINT = "the data or the configuration produce non-finite values"
 
 
@@ -151,12 +151,11 @@ def _step(objective, current: Evaluation, S, Y, l1: float):
 
 
 def _wolfe(objective, current: Evaluation, d: np.ndarray, alpha: float):
-    f0, dg0 = current.loss, float(current.grad @ d)
-    slack = ROUNDOFF * max(1.0, abs(f0))
+    dg0 = float(current.grad @ d)
     lo, hi = 0.0, math.inf
     for trial in range(1, MAX_TRIALS + 1):
         candidate = objective.evaluate(current.theta + alpha * d)
-        if not (math.isfinite(candidate.loss) and candidate.loss <= f0 + C1 * alpha * dg0 + slack):
+        if not sufficient_decrease(current, candidate, alpha * dg0, C1):
             hi = alpha
         elif float(candidate.grad @ d) < C2 * dg0:
             lo = alpha
@@ -169,16 +168,13 @@ def _wolfe(objective, current: Evaluation, d: np.ndarray, alpha: float):
 def _backtrack_orthant(objective, current: Evaluation, pg: np.ndarray, d: np.ndarray, alpha):
     theta = current.theta
     orthant = np.where(theta[:-1] != 0, np.sign(theta[:-1]), -np.sign(pg[:-1]))
-    slack = ROUNDOFF * max(1.0, abs(current.loss))
     for trial in range(1, MAX_TRIALS + 1):
         candidate_theta = theta + alpha * d
         w = candidate_theta[:-1]
         candidate_theta[:-1] = np.where(np.sign(w) == orthant, w, 0.0)
         candidate = objective.evaluate(candidate_theta)
         decrease = float(pg @ (candidate_theta - theta))
-        if math.isfinite(candidate.loss) and candidate.loss <= (
-            current.loss + C1 * min(decrease, 0.0) + slack
-        ):
+        if sufficient_decrease(current, candidate, decrease, C1):
             return alpha, candidate, trial
         alpha *= 0.5
     return None

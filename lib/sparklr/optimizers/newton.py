@@ -25,7 +25,6 @@ between iterations, so a resumed run continues bit for bit.
 
 from __future__ import annotations
 
-import math
 import time
 
 import numpy as np
@@ -40,11 +39,11 @@ from sparklr.optimizers.base import (
     StopRule,
     check_finite,
     separates,
+    sufficient_decrease,
 )
 
 C1 = 1e-4
 MAX_TRIALS = 40
-ROUNDOFF = 1e-13
 DIVERGENCE_HINT = "the data or the configuration produce non-finite values"
 L1_UNSUPPORTED = (
     "config key train.optimizer = newton does not support an L1 penalty "
@@ -130,13 +129,10 @@ def _backtrack(objective, current: Evaluation, d: np.ndarray):
     dg0 = float(current.grad @ d)
     if not dg0 < 0:
         return None
-    slack = ROUNDOFF * max(1.0, abs(current.loss))
     alpha = 1.0
     for _ in range(MAX_TRIALS):
         candidate = objective.evaluate(current.theta + alpha * d, hessian=True)
-        if math.isfinite(candidate.loss) and candidate.loss <= (
-            current.loss + C1 * alpha * dg0 + slack
-        ):
+        if sufficient_decrease(current, candidate, alpha * dg0, C1):
             return alpha, candidate
         alpha *= 0.5
     return None
