@@ -72,10 +72,10 @@ def test_memory_is_bounded_and_iterations_beat_gd():
 def test_l1_strong_enough_zeroes_every_coefficient():
     # λα ≥ ‖∇_w J(0, b*)‖_∞ ⇒ w̃ = 0 exactly is optimal (and OWL-QN must land on it).
     X, y = breast_cancer(slice(0, 5))
-    objective, moments = make_objective(X, y)
+    objective, _ = make_objective(X, y)
     b_star = np.log(y.sum() / (len(y) - y.sum()))
     g0 = objective.evaluate(np.append(np.zeros(5), b_star)).grad[:-1]
-    objective, moments = make_objective(X, y, reg_param=1.01 * np.abs(g0).max(), elastic_net=1.0)
+    objective, _ = make_objective(X, y, reg_param=1.01 * np.abs(g0).max(), elastic_net=1.0)
     state = get("lbfgs")(
         objective,
         OptimizerState(0, np.full(6, 0.1)),

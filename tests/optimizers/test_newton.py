@@ -1,3 +1,5 @@
+import itertools
+
 import numpy as np
 import pytest
 from sparklr.errors import ConfigError
@@ -17,7 +19,7 @@ def test_quadratic_convergence_near_the_optimum():
     # the last steps square the gradient norm (up to a constant)
     tail = [n for n in norms if n < 1e-3]
     assert len(tail) >= 3
-    assert all(b < 100 * a * a for a, b in zip(tail, tail[1:], strict=False) if a > 1e-12)
+    assert all(b < 100 * a * a for a, b in itertools.pairwise(tail) if a > 1e-12)
     assert all(r.step == 1.0 for r in state.history[-4:-1])  # full steps at the end
 
 
@@ -47,12 +49,13 @@ def test_raw_features_reach_the_optimum_in_few_iterations():
     w_ref, b_ref = sklearn_l2(X, y, 0.0, standardize=False)
     assert state.stop_reason == "converged" and state.iteration < 25
     np.testing.assert_allclose(w, w_ref, rtol=1e-6)
+    assert b == pytest.approx(b_ref, rel=1e-6)
 
 
 def test_l1_is_refused_with_the_key_named():
     X, y = breast_cancer(slice(0, 3))
     objective, _ = make_objective(X, y, reg_param=0.1, elastic_net=0.5)
-    with pytest.raises(ConfigError, match="train.optimizer"):
+    with pytest.raises(ConfigError, match=r"train\.optimizer"):
         get("newton")(
             objective,
             OptimizerState(0, np.zeros(4)),

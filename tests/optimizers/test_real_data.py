@@ -105,22 +105,25 @@ def test_elastic_net_equals_an_independent_solver(name, options):
 
 
 @pytest.mark.parametrize("name", ["gd", "lbfgs", "newton"])
-def test_weights_equal_repeated_rows(name):
+def test_integer_weights_equal_repeated_rows_and_scikit_learn(name):
     X, y = breast_cancer(slice(0, 4))
     v = np.random.default_rng(0).integers(0, 4, len(y)).astype(float)
+    weighted, wm = make_objective(X, y, weights=v, reg_param=1e-3, standardize=False)
+    k = v.astype(int)
+    repeated, rm = make_objective(np.repeat(X, k, axis=0), np.repeat(y, k), standardize=False)
+    theta = np.array([0.1, -0.2, 0.3, 0.05, -0.4])
+    a, b = weighted.evaluate(theta), repeated.evaluate(theta)
+    assert a.count == b.count == v.sum()
+    assert a.loss - 0.5e-3 * theta[:-1] @ theta[:-1] == pytest.approx(b.loss, rel=1e-12)
+    np.testing.assert_allclose(wm.mean, rm.mean, rtol=1e-12)
+    # training with the weights (MLlib's weighted standardization) equals scikit-learn
     weighted, wm = make_objective(X, y, weights=v, reg_param=1e-3)
-    repeated, rm = make_objective(
-        np.repeat(X, v.astype(int), axis=0), np.repeat(y, v.astype(int)), reg_param=1e-3
-    )
-    # same weighted standardization (MLlib's unbiased weighted variance differs from the
-    # repeated rows' m − 1 only by the denominator, so compare on the original scale)
     kw = {"max_iter": 200_000 if name == "gd" else 100, "tol": 1e-10}
     w1, b1, s1 = fit(name, weighted, wm, **kw)
     w_ref, b_ref = sklearn_l2(X, y, 1e-3, sample_weight=v)
     assert s1.stop_reason == "converged"
     np.testing.assert_allclose(w1, w_ref, rtol=1e-6)
     assert b1 == pytest.approx(b_ref, rel=1e-6)
-    np.testing.assert_allclose(wm.mean, rm.mean, rtol=1e-12)
 
 
 @pytest.mark.parametrize("name", SECOND_ORDER)
