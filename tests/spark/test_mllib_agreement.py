@@ -120,7 +120,7 @@ def test_negative_weight_is_a_data_error_naming_the_column(spark, tmp_path):
         spark, fmt="parquet", path=path, label="label", features=[], weight="w"
     )
     blocks = BlockSet(spark, frame, "label", names, weight="w")
-    with pytest.raises(DataError, match="weight column 'w'.*negative"):
+    with pytest.raises(DataError, match=r"weight column 'w'.*negative"):
         blocks.build()
     blocks.unpersist()
     with pytest.raises(DataError, match="weight column 'nope' not found"):
