@@ -127,3 +127,40 @@ def test_negative_weight_is_a_data_error_naming_the_column(spark, tmp_path):
         load_training_frame(
             spark, fmt="parquet", path=path, label="label", features=[], weight="nope"
         )
+
+
+def test_train_job_wires_optimizer_penalty_weights_and_init(spark, tmp_path):
+    """The job picks the optimizer by name and passes the objective keys through."""
+    from sparklr.app.train import train
+    from sparklr.config import load_config
+
+    X, y = breast_cancer(slice(0, 5))
+    v = np.random.default_rng(4).uniform(0.5, 2.0, len(y))
+    pdf = pd.DataFrame(X, columns=[f"f{j}" for j in range(5)])
+    pdf["label"] = y.astype(int)
+    pdf["v"] = v
+    path = str(tmp_path / "d.parquet")
+    spark.createDataFrame(pdf).coalesce(2).write.parquet(path)
+    config = load_config(
+        None,
+        [
+            f"data.path={path}",
+            "data.weight=v",
+            "train.optimizer=newton",
+            "train.reg_param=0.01",
+            "train.class_weight=balanced",
+            "train.init=log_odds",
+            "train.init_scale=0",
+            "train.tol=1e-10",
+            f"output.path={tmp_path / 'model'}",
+        ],
+    )
+    result = train(config)
+    state = result.state
+    assert state.stop_reason == "converged" and state.iteration < 15
+    assert state.history[0].loss == pytest.approx(np.log(2), rel=1e-12)  # balanced log-odds = 0
+    from tests.optimizers.helpers import sklearn_l2
+
+    w_ref, b_ref = sklearn_l2(X, y, 0.01, sample_weight=v, class_weight="balanced")
+    np.testing.assert_allclose(result.model.coefficients, w_ref, rtol=1e-6)
+    assert result.model.intercept == pytest.approx(b_ref, rel=1e-6)
