@@ -61,6 +61,8 @@ class DataSection:
     dtype: str = "float64"
     #: Drop rows with NaN/±Inf/null in features or label (and report how many) instead of failing.
     drop_invalid: bool = False
+    #: Column of non-negative sample weights v_i (J becomes a weighted mean); "" = none.
+    weight: str = ""
     synthetic: SyntheticSection = field(default_factory=SyntheticSection)
 
 
@@ -80,6 +82,20 @@ class TrainSection:
     checkpoint_every: int = 0
     #: Log one progress line every this many iterations (0 = about 20 lines per run).
     log_every: int = 0
+    #: gd: Armijo backtracking line search (each trial step one extra pass).
+    line_search: bool = False
+    #: gd: "none" or "nesterov" (accelerated GD with adaptive restart).
+    momentum: str = "none"
+    #: λ ≥ 0 of the elastic-net penalty λ (½ (1 − α) ‖w̃‖² + α ‖w̃‖₁) (MLlib's regParam).
+    reg_param: float = 0.0
+    #: α ∈ [0, 1]: 0 = L2, 1 = L1 (MLlib's elasticNetParam).
+    elastic_net: float = 0.0
+    #: "none", or "balanced": class k weighted by W / (2 W_k).
+    class_weight: str = "none"
+    #: "seed" (b⁰ = 0) or "log_odds" (b⁰ = log(m₁/m₀)); w⁰ from train.seed in both.
+    init: str = "seed"
+    #: lbfgs: number of (s, y) correction pairs kept.
+    lbfgs_memory: int = 50
 
 
 @dataclass(frozen=True)
@@ -285,8 +301,54 @@ def validate(config: Config) -> None:
         t.checkpoint_every >= 0, "train.checkpoint_every", f"must be ≥ 0, got {t.checkpoint_every}"
     )
     _require(t.log_every >= 0, "train.log_every", f"must be ≥ 0, got {t.log_every}")
+    _validate_objective(config)
     _require(bool(config.output.path), "output.path", "must be set")
 
 
-#: Optimizers train.optimizer accepts.
-OPTIMIZERS = ("gd",)
+def _validate_objective(config: Config) -> None:
+    """The optimizer and objective keys (issue "optimizers")."""
+    d, t = config.data, config.train
+    _require(
+        t.momentum in ("none", "nesterov"),
+        "train.momentum",
+        f'must be "none" or "nesterov", got {t.momentum!r}',
+    )
+    _require(
+        not (t.line_search and t.momentum == "nesterov"),
+        "train.line_search",
+        'cannot be combined with train.momentum = "nesterov" (which uses the fixed step)',
+    )
+    _require(
+        0 <= t.reg_param < float("inf"),
+        "train.reg_param",
+        f"must be a finite number ≥ 0, got {t.reg_param!r}",
+    )
+    _require(
+        0 <= t.elastic_net <= 1, "train.elastic_net", f"must be in [0, 1], got {t.elastic_net!r}"
+    )
+    _require(
+        t.class_weight in ("none", "balanced"),
+        "train.class_weight",
+        f'must be "none" or "balanced", got {t.class_weight!r}',
+    )
+    _require(
+        t.init in ("seed", "log_odds"),
+        "train.init",
+        f'must be "seed" or "log_odds", got {t.init!r}',
+    )
+    _require(t.lbfgs_memory > 0, "train.lbfgs_memory", f"must be > 0, got {t.lbfgs_memory}")
+    _require(
+        not (t.optimizer == "newton" and t.reg_param > 0 and t.elastic_net > 0),
+        "train.optimizer",
+        "= newton does not support an L1 penalty (train.elastic_net > 0 with "
+        "train.reg_param > 0); use lbfgs (OWL-QN) or gd (proximal step)",
+    )
+    if d.weight:
+        _require(d.weight != d.label, "data.weight", f"is the label column {d.label!r}")
+        _require(
+            d.weight not in d.features, "data.weight", f"column {d.weight!r} is also a feature"
+        )
+
+
+#: Optimizers train.optimizer accepts (sparklr.optimizers.REGISTRY has the same names).
+OPTIMIZERS = ("gd", "lbfgs", "newton")

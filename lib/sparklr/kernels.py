@@ -21,9 +21,11 @@ and, when asked, the pieces of the Hessian with d_i = a_i (1 − a_i)::
 
     hess_ww = Σ v_i d_i x⁽ⁱ⁾ x⁽ⁱ⁾ᵀ       hess_wb = Σ v_i d_i x⁽ⁱ⁾       hess_bb = Σ v_i d_i
 
-Dividing by m = Σ count gives J, ∂J/∂w, ∂J/∂b of DEVELOPERS.md. The block is read once: rows
-are processed in cache-sized chunks, computing z, r and the chunk's contribution to Xᵀr while
-the chunk is still in cache. This module knows nothing of Spark.
+With ``class_weight`` = (c₀, c₁) every v_i is further multiplied by c_{y_i}
+(``train.class_weight = "balanced"``). Dividing by m = Σ count gives J, ∂J/∂w, ∂J/∂b of
+DEVELOPERS.md. The block is read once: rows are processed in cache-sized chunks, computing z,
+r and the chunk's contribution to Xᵀr while the chunk is still in cache. This module knows
+nothing of Spark.
 """
 
 from __future__ import annotations
@@ -129,6 +131,7 @@ def block_sums(
     *,
     hessian: bool = False,
     chunk_rows: int | None = None,
+    class_weight: tuple[float, float] | None = None,
 ) -> BlockSums:
     """Partial sums of one dense block at (w, b), in one pass over X (see module docstring).
 
@@ -157,14 +160,20 @@ def block_sums(
         r = a - yc
         terms = sp - yc * z
         hit = (z >= 0) == (yc == 1)
-        if sample_weight is not None:
+        if class_weight is not None:
+            vc = np.where(yc == 1, class_weight[1], class_weight[0])
+            if sample_weight is not None:
+                vc = vc * sample_weight[start:stop]
+        elif sample_weight is not None:
             vc = sample_weight[start:stop]
+        else:
+            vc = None
+        if vc is not None:
             r *= vc
             loss += float(vc @ terms)
             count += float(vc.sum())
             correct += float(vc @ hit)
         else:
-            vc = None
             loss += float(terms.sum())
             count += float(stop - start)
             correct += float(np.count_nonzero(hit))

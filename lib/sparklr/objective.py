@@ -23,6 +23,15 @@ The objective (MLlib's definition of the elastic-net penalty, intercept never pe
 
 with λ = ``reg_param`` and α = ``elastic_net``. The smooth part is evaluated here; the L1
 part's value is included in J, and its non-smooth handling belongs to the optimizer.
+
+The penalty acts on w̃, which is the scale MLlib penalizes: the standardized coefficients
+w̃_j = σ_j w_j when ``standardize = true``, the original-scale coefficients w when
+``standardize = false`` (there s = 1 and c = 0, so w̃ = w).
+
+Weights. v_i are the sample weights (``data.weight``, 1 without) times the class weight c_{y_i}
+(``class_weight`` = (c₀, c₁), e.g. "balanced": c_k = W / (2 W_k) with W_k = Σ_{y_i = k} v_i), and
+m = Σ v_i: J is a weighted mean. With L1 (λα > 0) the reported ‖∇J‖ is the norm of the
+minimum-norm subgradient (:attr:`Evaluation.pseudo_gradient`), which is 0 exactly at the optimum.
 """
 
 from __future__ import annotations
@@ -103,7 +112,7 @@ class FeatureMap:
 
     def gram_bound(self, moments: FeatureMoments) -> float:
         """λ_max of (1/m) Σ [x̃;1][x̃;1]ᵀ (or an upper bound when only its diagonal is known)."""
-        m = max(moments.count, 1)
+        m = moments.total_weight if moments.total_weight > 0 else 1.0
         delta = moments.mean - self.shift
         sd = self.scale * delta
         if moments.full:
@@ -131,10 +140,33 @@ class Evaluation:
     count: float
     rows: int
     accuracy: float = float("nan")
+    #: λα, the coefficient of ‖w̃‖₁ in ``loss`` (its subgradient is not in ``grad``).
+    l1: float = 0.0
+
+    @property
+    def smooth_loss(self) -> float:
+        """J without its L1 term."""
+        if not self.l1:
+            return self.loss
+        return self.loss - self.l1 * float(np.abs(self.theta[:-1]).sum())
+
+    @property
+    def pseudo_gradient(self) -> np.ndarray:
+        """The minimum-norm subgradient of J (``grad`` itself when there is no L1 term).
+
+        For w̃_j ≠ 0 it is g_j + λα sign(w̃_j); for w̃_j = 0 it is g_j shrunk towards 0 by λα.
+        """
+        if not self.l1:
+            return self.grad
+        g = self.grad.copy()
+        w, gw = self.theta[:-1], self.grad[:-1]
+        shrunk = np.sign(gw) * np.maximum(np.abs(gw) - self.l1, 0.0)
+        g[:-1] = np.where(w != 0, gw + self.l1 * np.sign(w), shrunk)
+        return g
 
     @property
     def grad_norm(self) -> float:
-        return float(np.linalg.norm(self.grad))
+        return float(np.linalg.norm(self.pseudo_gradient))
 
 
 class LogisticObjective:
@@ -151,12 +183,16 @@ class LogisticObjective:
         *,
         reg_param: float = 0.0,
         elastic_net: float = 0.0,
+        class_weight: tuple[float, float] | None = None,
     ):
         self.source = source
         self.n_features = source.n_features
         self.feature_map = feature_map or FeatureMap.identity(self.n_features)
         self.reg_param = float(reg_param)
         self.elastic_net = float(elastic_net)
+        self.class_weight = (
+            None if class_weight is None else (float(class_weight[0]), float(class_weight[1]))
+        )
         self.evaluations = 0
 
     @property
@@ -175,7 +211,10 @@ class LogisticObjective:
 
     def evaluate(self, theta: np.ndarray, *, hessian: bool = False) -> Evaluation:
         w, b = self.feature_map.to_raw(theta)
-        sums = self.source.sums(w, b, hessian=hessian)
+        if self.class_weight is None:
+            sums = self.source.sums(w, b, hessian=hessian)
+        else:
+            sums = self.source.sums(w, b, hessian=hessian, class_weight=self.class_weight)
         self.evaluations += 1
         m = sums.count
         if m <= 0:
@@ -189,31 +228,77 @@ class LogisticObjective:
             H = self.feature_map.hessian(sums) / m
             idx = np.arange(self.n_features)
             H[idx, idx] += self.l2
-        return Evaluation(theta.copy(), float(loss), grad, H, m, sums.rows, sums.correct / m)
+        return Evaluation(
+            theta.copy(), float(loss), grad, H, m, sums.rows, sums.correct / m, self.l1
+        )
 
     def lipschitz(self, moments: FeatureMoments) -> float:
         """An upper bound on the curvature of the smooth part of J.
 
         The data term's Hessian is (1/m) Σ a(1−a) [x̃;1][x̃;1]ᵀ with a(1−a) ≤ ¼, so
         L = ¼ λ_max((1/m) Σ [x̃;1][x̃;1]ᵀ) + λ(1 − α). A step 1/L never increases J.
+        ``moments`` carry the sample weights; class weights c_k scale the data term by at
+        most max(c) W / (c₀ W₀ + c₁ W₁), which multiplies the first term.
         """
-        return 0.25 * self.feature_map.gram_bound(moments) + self.l2
+        factor = 1.0
+        if self.class_weight is not None:
+            c0, c1 = self.class_weight
+            W1 = moments.positives
+            W0 = moments.total_weight - W1
+            factor = max(c0, c1) * moments.total_weight / (c0 * W0 + c1 * W1)
+        return 0.25 * factor * self.feature_map.gram_bound(moments) + self.l2
+
+
+def balanced_class_weight(moments: FeatureMoments) -> tuple[float, float]:
+    """(c₀, c₁) with c_k = W / (2 W_k): scikit-learn's "balanced" on the weighted class totals."""
+    W, W1 = moments.total_weight, moments.positives
+    return (W / (2.0 * (W - W1)), W / (2.0 * W1))
+
+
+def log_odds_intercept(
+    moments: FeatureMoments, class_weight: tuple[float, float] | None = None
+) -> float:
+    """b⁰ = log(m₁ / m₀), with weighted class totals (times the class weights when given)."""
+    W1 = moments.positives
+    W0 = moments.total_weight - W1
+    c0, c1 = class_weight or (1.0, 1.0)
+    return float(np.log(c1 * W1) - np.log(c0 * W0))
 
 
 class InMemorySource:
-    """A :class:`SumsSource` over NumPy blocks held in this process (tests, small data)."""
+    """A :class:`SumsSource` over NumPy blocks held in this process (tests, small data).
 
-    def __init__(self, blocks: list[tuple[np.ndarray, np.ndarray]] | tuple[np.ndarray, np.ndarray]):
+    A block is (X, y) or (X, y, v) with sample weights v.
+    """
+
+    def __init__(self, blocks: list[tuple[np.ndarray, ...]] | tuple[np.ndarray, ...]):
         if isinstance(blocks, tuple):
             blocks = [blocks]
         self.blocks = [
-            (np.ascontiguousarray(X), np.asarray(y, dtype=np.float64)) for X, y in blocks
+            (
+                np.ascontiguousarray(block[0]),
+                np.asarray(block[1], dtype=np.float64),
+                None if len(block) < 3 else np.asarray(block[2], dtype=np.float64),
+            )
+            for block in blocks
         ]
         self.n_features = self.blocks[0][0].shape[1]
 
-    def sums(self, w: np.ndarray, b: float, *, hessian: bool = False) -> BlockSums:
-        parts = [block_sums(X, y, w, b, hessian=hessian) for X, y in self.blocks]
+    def sums(
+        self,
+        w: np.ndarray,
+        b: float,
+        *,
+        hessian: bool = False,
+        class_weight: tuple[float, float] | None = None,
+    ) -> BlockSums:
+        parts = [
+            block_sums(X, y, w, b, v, hessian=hessian, class_weight=class_weight)
+            for X, y, v in self.blocks
+        ]
         return sum_in_order(parts, self.n_features, hessian)
 
     def moments(self) -> FeatureMoments:
-        return merge_all([FeatureMoments.of_block(X, y) for X, y in self.blocks], self.n_features)
+        return merge_all(
+            [FeatureMoments.of_block(X, y, v) for X, y, v in self.blocks], self.n_features
+        )

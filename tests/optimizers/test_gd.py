@@ -107,3 +107,109 @@ def test_state_round_trips_through_json_and_resumes_bit_for_bit():
     done = gradient_descent(objective, resumed, learning_rate=1.0, stop=StopRule(40, 0))
     assert done.theta.tobytes() == full.theta.tobytes()
     assert [r.loss for r in done.history] == [r.loss for r in full.history]
+
+
+# ---------------------------------------------------------------- line search, Nesterov, L1
+
+
+@pytest.mark.parametrize("options", [{"line_search": True}, {"momentum": "nesterov"}])
+def test_accelerated_gd_reaches_the_reference_optimum_in_fewer_passes(options):
+    from sparklr.optimizers import OptimizerOptions, get
+
+    X, y = breast_cancer_subset()
+    w_ref, b_ref = reference_fit(X, y)
+    _, _, plain = fit_gd(X, y, standardize=True, tol=1e-10)
+    source = InMemorySource((X, y))
+    moments = source.moments()
+    objective = LogisticObjective(source, FeatureMap.from_moments(moments, True))
+    theta0 = np.append(0.01 * np.random.default_rng(0).standard_normal(X.shape[1]), 0.0)
+    state = get("gd")(
+        objective,
+        OptimizerState(0, theta0),
+        options=OptimizerOptions(learning_rate=1 / objective.lipschitz(moments), **options),
+        stop=StopRule(100_000, 1e-10),
+    )
+    w, b = objective.feature_map.to_raw(state.theta)
+    assert state.stop_reason == "converged"
+    np.testing.assert_allclose(w, w_ref, rtol=1e-6)
+    assert b == pytest.approx(b_ref, rel=1e-6)
+    assert objective.evaluations == sum(r.evaluations for r in state.history)
+    assert objective.evaluations < len(plain.history) / 2
+
+
+def test_line_search_never_increases_j_even_from_a_huge_first_step():
+    X, y, _, _ = make_logistic_data(500, 3, seed=12, offset=4.0)
+    _, _, state = fit_gd_options(X, y, rate=1e4, line_search=True, max_iter=100)
+    losses = [r.loss for r in state.history]
+    # (an increase within J's round-off is allowed when the gradient norm shrinks)
+    assert all(b <= a + 1e-13 for a, b in itertools.pairwise(losses))
+    assert state.history[-1].loss < state.history[0].loss - 0.1
+    assert state.history[0].evaluations > 5  # it had to backtrack
+
+
+def test_nesterov_with_a_too_large_step_is_divergence():
+    X, y, _, _ = make_logistic_data(500, 3, seed=14, offset=50.0)
+    with pytest.raises(DivergenceError, match="auto"):
+        fit_gd_options(X, y, rate=10.0, momentum="nesterov", max_iter=500, standardize=False)
+
+
+@pytest.mark.parametrize(
+    "options", [{"line_search": True}, {"momentum": "nesterov"}, {"reg": (0.01, 0.5)}]
+)
+def test_variants_resume_bit_for_bit(options):
+    X, y, _, _ = make_logistic_data(300, 3, seed=15)
+    full_state = fit_gd_options(X, y, max_iter=40, **options)[2]
+    saved = []
+    fit_gd_options(
+        X,
+        y,
+        max_iter=40,
+        callback=lambda st, r: saved.append(st.to_json()) if st.iteration == 17 else None,
+        **options,
+    )
+    resumed = fit_gd_options(X, y, max_iter=40, state=OptimizerState.from_json(saved[0]), **options)
+    assert resumed[2].theta.tobytes() == full_state.theta.tobytes()
+    assert [r.loss for r in resumed[2].history] == [r.loss for r in full_state.history]
+
+
+def test_nesterov_and_line_search_together_are_refused():
+    from sparklr.errors import ConfigError
+
+    X, y, _, _ = make_logistic_data(100, 2, seed=1)
+    with pytest.raises(ConfigError, match=r"train\.line_search"):
+        fit_gd_options(X, y, line_search=True, momentum="nesterov", max_iter=5)
+
+
+def fit_gd_options(
+    X,
+    y,
+    *,
+    rate=None,
+    max_iter=100,
+    tol=0.0,
+    reg=(0.0, 0.0),
+    state=None,
+    callback=None,
+    standardize=True,
+    **kw,
+):
+    source = InMemorySource((X, y))
+    moments = source.moments()
+    objective = LogisticObjective(
+        source,
+        FeatureMap.from_moments(moments, standardize),
+        reg_param=reg[0],
+        elastic_net=reg[1],
+    )
+    rate = rate or 1.0 / objective.lipschitz(moments)
+    state = state or OptimizerState(0, np.array([0.01, -0.02, 0.03, 0.0][: X.shape[1] + 1]))
+    state = gradient_descent(
+        objective,
+        state,
+        learning_rate=rate,
+        stop=StopRule(max_iter, tol),
+        callback=callback,
+        **kw,
+    )
+    w, b = objective.feature_map.to_raw(state.theta)
+    return w, b, state

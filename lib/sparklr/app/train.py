@@ -21,13 +21,19 @@ from pathlib import Path
 import numpy as np
 
 import sparklr
+from sparklr import optimizers
 from sparklr.app.common import default_config_path, parse_command_line, run_job
 from sparklr.config import Config, load_config
 from sparklr.errors import ConfigError, DataError, DivergenceError, OutputError, SparklrError
 from sparklr.logs import ProgressLog
 from sparklr.model import Model
-from sparklr.objective import FeatureMap, LogisticObjective
-from sparklr.optimizers import OptimizerState, StopRule, gradient_descent
+from sparklr.objective import (
+    FeatureMap,
+    LogisticObjective,
+    balanced_class_weight,
+    log_odds_intercept,
+)
+from sparklr.optimizers import OptimizerOptions, OptimizerState, StopRule
 from sparklr.output import (
     check_output_target,
     discard,
@@ -132,6 +138,7 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
                 d.synthetic.partitions,
                 d.synthetic.seed,
             ),
+            weight=d.weight,
         )
         blocks = BlockSet(
             spark,
@@ -140,6 +147,7 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
             names,
             dtype=config.data.dtype,
             drop_invalid=config.data.drop_invalid,
+            weight=config.data.weight,
         ).build()
         load_seconds = time.perf_counter() - started
         log.info(
@@ -157,7 +165,15 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
         constant = [n for n, c in zip(names, feature_map.constant_features, strict=True) if c]
         if constant:
             log.warning("constant feature(s) get coefficient 0: %s", ", ".join(constant))
-        objective = LogisticObjective(blocks, feature_map)
+        t = config.train
+        class_weight = balanced_class_weight(moments) if t.class_weight == "balanced" else None
+        objective = LogisticObjective(
+            blocks,
+            feature_map,
+            reg_param=t.reg_param,
+            elastic_net=t.elastic_net,
+            class_weight=class_weight,
+        )
         learning_rate = _learning_rate(config, objective, moments)
 
         staging = open_staging(output, resume=resume)
@@ -166,6 +182,8 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
             "data": blocks.fingerprint(),
         }
         state = _initial_state(config, blocks.n_features, staging, fingerprints, resume)
+        if not resume and t.init == "log_odds":
+            state.theta[-1] = log_odds_intercept(moments, class_weight)
         progress = ProgressLog(log, config.train.max_iter, config.train.log_every)
         every = config.train.checkpoint_every
 
@@ -175,14 +193,21 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
                 _write_checkpoint(staging, st, fingerprints)
 
         t0 = time.perf_counter()
-        state = gradient_descent(
+        state = optimizers.get(t.optimizer)(
             objective,
             state,
-            learning_rate=learning_rate,
-            stop=StopRule(config.train.max_iter, config.train.tol),
+            options=OptimizerOptions(
+                learning_rate=learning_rate,
+                line_search=t.line_search,
+                momentum=t.momentum,
+                history_size=t.lbfgs_memory,
+            ),
+            stop=StopRule(t.max_iter, t.tol),
             callback=on_iteration,
         )
         train_seconds = time.perf_counter() - t0
+        if optimizers.separation_detected(objective, state):
+            log.warning("%s", optimizers.base.SEPARATION_MESSAGE)
 
         w, b = feature_map.to_raw(state.theta)
         model = Model(

@@ -6,7 +6,10 @@ never sees Spark. Its whole state is an :class:`OptimizerState`: small, serializ
 
 Stopping rule (all optimizers): stop at the first evaluated θ_k with ‖∇J(θ_k)‖₂ ≤ ``tol``
 ("converged"), or after ``max_iter`` iterations ("max_iter"). The gradient is in training
-coordinates and J is a mean over samples, so ``tol`` does not depend on m.
+coordinates and J is a mean over samples, so ``tol`` does not depend on m. With an L1 term,
+‖∇J‖ is the norm of the minimum-norm subgradient (see :class:`sparklr.objective.Evaluation`).
+
+Every optimizer has the signature of :data:`Optimizer` (see :func:`sparklr.optimizers.get`).
 """
 
 from __future__ import annotations
@@ -14,12 +17,12 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from sparklr.errors import DivergenceError
-from sparklr.objective import Evaluation
+from sparklr.objective import Evaluation, LogisticObjective
 
 
 @dataclass
@@ -105,3 +108,103 @@ def check_finite(evaluation: Evaluation, iteration: int, hint: str) -> None:
             f"training diverged at iteration {iteration}: "
             f"J = {evaluation.loss} is not finite; {hint}"
         )
+
+
+@dataclass(frozen=True)
+class OptimizerOptions:
+    """The settings some optimizers use (the others ignore them)."""
+
+    #: Step α of gd (the first trial step with line search); None = 1/L.
+    learning_rate: float | None = None
+    #: gd: Armijo backtracking line search.
+    line_search: bool = False
+    #: gd: "none" or "nesterov".
+    momentum: str = "none"
+    #: lbfgs: number of (s, y) pairs kept.
+    history_size: int = 10
+
+
+class Optimizer(Protocol):
+    """``run(objective, state, options=..., stop=..., callback=...) → final state``."""
+
+    def __call__(
+        self,
+        objective: LogisticObjective,
+        state: OptimizerState,
+        *,
+        options: OptimizerOptions,
+        stop: StopRule,
+        callback: Callback | None = None,
+    ) -> OptimizerState: ...
+
+
+#: A decrease of J below this fraction of max(1, |J|) is within J's round-off.
+ROUNDOFF = 1e-13
+
+
+def sufficient_decrease(current: Evaluation, trial: Evaluation, predicted: float, c: float) -> bool:
+    """Armijo's test J(θ⁺) ≤ J(θ) + c Δ for a step with predicted change Δ < 0.
+
+    When |Δ| is below J's round-off, J cannot tell a good step from a bad one; the step is
+    then accepted if J stays within round-off and ‖∇J‖ does not grow (the gradient, unlike J,
+    is still accurate there). This keeps tight tolerances reachable without accepting steps
+    that make things worse.
+    """
+    if not (math.isfinite(trial.loss) and np.all(np.isfinite(trial.grad))):
+        return False
+    if trial.loss <= current.loss + c * min(predicted, 0.0):
+        return True
+    slack = ROUNDOFF * max(1.0, abs(current.loss))
+    return (
+        -predicted <= slack
+        and trial.loss <= current.loss + slack
+        and trial.grad_norm <= current.grad_norm
+    )
+
+
+def soft_threshold(theta: np.ndarray, threshold: float) -> np.ndarray:
+    """prox of threshold·‖w̃‖₁: shrink every w̃_j towards 0 by ``threshold`` (b̃ untouched)."""
+    if threshold <= 0:
+        return theta
+    out = theta.copy()
+    w = theta[:-1]
+    out[:-1] = np.sign(w) * np.maximum(np.abs(w) - threshold, 0.0)
+    return out
+
+
+#: Accuracy at or above this counts as "every sample on the right side" (weighted sums).
+SEPARATION_ACCURACY = 1.0 - 1e-12
+
+
+def separates(objective: LogisticObjective, theta: np.ndarray, accuracy: float) -> bool:
+    """True when θ proves that the unpenalized optimum does not exist.
+
+    If some θ with w̃ ≠ 0 classifies every sample correctly (z ≥ 0 exactly for y = 1), the
+    classes are (quasi-)completely separated, and J → inf J is only approached as ‖w̃‖ → ∞
+    along that direction (Albert & Anderson, 1984): there is no finite maximum-likelihood
+    estimate. Any λ > 0 (L2 or L1) makes the optimum exist again.
+    """
+    return (
+        objective.reg_param == 0
+        and accuracy >= SEPARATION_ACCURACY
+        and bool(np.any(theta[:-1] != 0))
+    )
+
+
+def separation_detected(objective: LogisticObjective, state: OptimizerState) -> bool:
+    """Whether the last evaluated θ of ``state`` separates the data (see :func:`separates`).
+
+    For any optimizer's result; lbfgs and newton also stop on it (stop reason "separated").
+    """
+    if state.stop_reason == "separated":
+        return True
+    if not state.history:
+        return False
+    return separates(objective, state.theta, state.history[-1].accuracy)
+
+
+SEPARATION_MESSAGE = (
+    "the classes are linearly separable: every training sample is classified correctly, so "
+    "the unpenalized optimum does not exist (J → 0 only as ‖w‖ → ∞) and the coefficients are "
+    "only one separating direction of arbitrary scale; set train.reg_param > 0"
+)

@@ -1,29 +1,76 @@
-"""Batch gradient descent, the seed's method.
+"""Batch gradient descent, the seed's method, and its two optional accelerations.
+
+Plain GD (the default, exactly the seed)::
 
     θ_{k+1} = θ_k − α ∇J(θ_k)        (w ← w − α ∂J/∂w,  b ← b − α ∂J/∂b)
 
 with a fixed learning rate α. One evaluation (one pass over the data) per iteration. With
 α ≤ 1/L, L the curvature bound of :meth:`LogisticObjective.lipschitz`, J never increases, so
 an increase of J means α is too large: the run stops with :class:`DivergenceError`.
+
+L1 (λα > 0): the step becomes the proximal-gradient step (ISTA): with f the smooth part of J,
+θ_{k+1} = prox(θ_k − α ∇f(θ_k)), where prox soft-thresholds every w̃_j by α λα
+(w̃_j ← sign(w̃_j) max(|w̃_j| − α λα, 0)) and leaves b̃ alone. Without L1, prox is the identity.
+
+``line_search = True`` (Armijo backtracking). The trial step starts at the step accepted in
+the previous iteration, doubled when that one was accepted at its first trial (α at the
+start), and is halved until
+
+    J(θ⁺) ≤ J(θ_k) + c Δ,   Δ = ∇f(θ_k)ᵀ(θ⁺ − θ_k) + λα (‖w̃⁺‖₁ − ‖w̃_k‖₁)  (< 0),  c = 10⁻⁴
+
+(Δ = −α‖∇J‖² without L1). Every trial is one pass; the accepted trial's pass is the next
+iteration's evaluation, so an iteration costs 1 + (number of rejected trials) passes. When
+|Δ| is below J's round-off the test uses ‖∇J‖ instead (see
+:func:`~sparklr.optimizers.base.sufficient_decrease`), so tight tolerances do not stall.
+
+``momentum = "nesterov"`` (FISTA with adaptive restart). With x_k the proximal-gradient
+iterates and y_k the evaluated points::
+
+    x_{k+1} = prox(y_k − α ∇f(y_k))
+    t_{k+1} = (1 + √(1 + 4 t_k²)) / 2
+    y_{k+1} = x_{k+1} + ((t_k − 1) / t_{k+1}) (x_{k+1} − x_k)
+
+starting from y_0 = x_0 = θ_0, t_0 = 1. When (y_k − x_{k+1})ᵀ(x_{k+1} − x_k) > 0 (the step
+points against the momentum) t is reset to 1 (O'Donoghue & Candès' gradient restart), which
+keeps the linear rate on strongly convex problems. J is reported at y_k and the run stops at
+the first y_k that meets the stopping rule. J(y_k) need not decrease monotonically; a run
+whose J exceeds 100 (J(θ_0) + 1) is reported as divergence. One pass per iteration.
+Nesterov uses the fixed α; it is not combined with the line search.
+
+State (for checkpoints): θ (y_k for nesterov); memory "step" (line search), "x_prev" and "t"
+(nesterov). A resumed run re-evaluates θ_k (deterministic) and continues bit for bit.
 """
 
 from __future__ import annotations
 
+import math
 import time
 
-from sparklr.errors import DivergenceError
-from sparklr.objective import LogisticObjective
+import numpy as np
+
+from sparklr.errors import ConfigError, DivergenceError
+from sparklr.objective import Evaluation, LogisticObjective
 from sparklr.optimizers.base import (
     Callback,
     IterationRecord,
+    OptimizerOptions,
     OptimizerState,
     StopRule,
     check_finite,
+    soft_threshold,
+    sufficient_decrease,
 )
 
 #: J may rise by this relative amount (round-off) before it counts as divergence.
 RISE_TOLERANCE = 1e-10
 DIVERGENCE_HINT = 'the learning rate is too large; use train.learning_rate = "auto"'
+#: Armijo's sufficient-decrease constant, the step's shrink and growth factors.
+ARMIJO_C = 1e-4
+SHRINK = 0.5
+GROW = 2.0
+MAX_TRIALS = 60
+#: Nesterov: J(y_k) above this multiple of (J(θ_0) + 1) is divergence.
+NESTEROV_BLOWUP = 100.0
 
 
 def gradient_descent(
@@ -33,13 +80,33 @@ def gradient_descent(
     learning_rate: float,
     stop: StopRule,
     callback: Callback | None = None,
+    line_search: bool = False,
+    momentum: str = "none",
 ) -> OptimizerState:
     """Run GD from ``state`` until ``stop`` says so; returns the final state (θ_k evaluated)."""
+    if momentum not in ("none", "nesterov"):
+        raise ConfigError(
+            f'config key train.momentum must be "none" or "nesterov", got {momentum!r}'
+        )
+    if momentum == "nesterov" and line_search:
+        raise ConfigError(
+            'config key train.line_search cannot be combined with train.momentum = "nesterov"'
+        )
+    if momentum == "nesterov":
+        return _nesterov(objective, state, learning_rate, stop, callback)
     start = time.perf_counter() - (state.history[-1].seconds if state.history else 0.0)
     previous = state.history[-1].loss if state.history else None
+    threshold = learning_rate * objective.l1
+    step = float(state.memory.get("step", learning_rate)) if line_search else learning_rate
+    pending: Evaluation | None = None
     while True:
         k = state.iteration
-        evaluation = objective.evaluate(state.theta)
+        passes = 0
+        if pending is None:
+            evaluation = objective.evaluate(state.theta)
+            passes = 1
+        else:
+            evaluation, pending = pending, None
         check_finite(evaluation, k, DIVERGENCE_HINT)
         if previous is not None and evaluation.loss > previous + RISE_TOLERANCE * max(
             1.0, abs(previous)
@@ -49,12 +116,92 @@ def gradient_descent(
                 f"{evaluation.loss:.6g} with learning rate {learning_rate:g}; {DIVERGENCE_HINT}"
             )
         reason = stop.reason(evaluation, k)
-        step = 0.0 if reason else learning_rate
+        if reason or not line_search:
+            taken = 0.0 if reason else learning_rate
+        else:
+            taken, pending, trials = _armijo(objective, evaluation, step, k)
+            passes += trials
+            step = taken * GROW if trials == 1 else taken
         record = IterationRecord(
             iteration=k,
             loss=evaluation.loss,
             grad_norm=evaluation.grad_norm,
-            step=step,
+            step=taken,
+            seconds=time.perf_counter() - start,
+            accuracy=evaluation.accuracy,
+            evaluations=passes,
+        )
+        state.history.append(record)
+        if reason:
+            state.stop_reason = reason
+            if callback:
+                callback(state, record)
+            return state
+        if line_search:
+            state.theta = pending.theta.copy()
+            state.memory["step"] = step
+        elif threshold:
+            state.theta = soft_threshold(state.theta - learning_rate * evaluation.grad, threshold)
+        else:
+            state.theta = state.theta - learning_rate * evaluation.grad
+        state.iteration = k + 1
+        previous = evaluation.loss
+        if callback:
+            callback(state, record)
+
+
+def _armijo(
+    objective: LogisticObjective, current: Evaluation, step: float, k: int
+) -> tuple[float, Evaluation, int]:
+    """Backtrack from ``step``; returns (accepted step, evaluation at θ⁺, passes used)."""
+    theta, g = current.theta, current.grad
+    l1 = objective.l1
+    norm1 = float(np.abs(theta[:-1]).sum()) if l1 else 0.0
+    for trial in range(1, MAX_TRIALS + 1):
+        candidate = soft_threshold(theta - step * g, step * l1)
+        d = candidate - theta
+        predicted = float(g @ d)
+        if l1:
+            predicted += l1 * (float(np.abs(candidate[:-1]).sum()) - norm1)
+        trial_eval = objective.evaluate(candidate)
+        if sufficient_decrease(current, trial_eval, predicted, ARMIJO_C):
+            return step, trial_eval, trial
+        step *= SHRINK
+    raise DivergenceError(
+        f"line search failed at iteration {k}: no decrease of J after {MAX_TRIALS} halvings "
+        f"of the step (J = {current.loss:.6g}, |grad J| = {current.grad_norm:.3e})"
+    )
+
+
+def _nesterov(
+    objective: LogisticObjective,
+    state: OptimizerState,
+    learning_rate: float,
+    stop: StopRule,
+    callback: Callback | None,
+) -> OptimizerState:
+    start = time.perf_counter() - (state.history[-1].seconds if state.history else 0.0)
+    threshold = learning_rate * objective.l1
+    x_prev = np.asarray(state.memory.get("x_prev", state.theta), dtype=np.float64).copy()
+    t = float(state.memory.get("t", 1.0))
+    first = state.history[0].loss if state.history else None
+    while True:
+        k = state.iteration
+        evaluation = objective.evaluate(state.theta)
+        check_finite(evaluation, k, DIVERGENCE_HINT)
+        if first is None:
+            first = evaluation.loss
+        if evaluation.loss > NESTEROV_BLOWUP * (abs(first) + 1.0):
+            raise DivergenceError(
+                f"training diverged at iteration {k}: J = {evaluation.loss:.6g} (started at "
+                f"{first:.6g}) with learning rate {learning_rate:g}; {DIVERGENCE_HINT}"
+            )
+        reason = stop.reason(evaluation, k)
+        record = IterationRecord(
+            iteration=k,
+            loss=evaluation.loss,
+            grad_norm=evaluation.grad_norm,
+            step=0.0 if reason else learning_rate,
             seconds=time.perf_counter() - start,
             accuracy=evaluation.accuracy,
         )
@@ -64,8 +211,38 @@ def gradient_descent(
             if callback:
                 callback(state, record)
             return state
-        state.theta = state.theta - learning_rate * evaluation.grad
+        y = state.theta
+        x = soft_threshold(y - learning_rate * evaluation.grad, threshold)
+        if float((y - x) @ (x - x_prev)) > 0:
+            t = 1.0  # restart: the momentum points uphill
+        t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0
+        state.theta = x + ((t - 1.0) / t_next) * (x - x_prev)
+        x_prev, t = x, t_next
+        state.memory["x_prev"] = x_prev
+        state.memory["t"] = t
         state.iteration = k + 1
-        previous = evaluation.loss
         if callback:
             callback(state, record)
+
+
+def run(
+    objective: LogisticObjective,
+    state: OptimizerState,
+    *,
+    options: OptimizerOptions,
+    stop: StopRule,
+    callback: Callback | None = None,
+) -> OptimizerState:
+    """The registry's entry point (see :func:`sparklr.optimizers.get`)."""
+    rate = options.learning_rate
+    if rate is None:
+        raise ValueError("gd needs a learning rate (1/L for auto)")
+    return gradient_descent(
+        objective,
+        state,
+        learning_rate=rate,
+        stop=stop,
+        callback=callback,
+        line_search=options.line_search,
+        momentum=options.momentum,
+    )

@@ -5,6 +5,8 @@ Build (one pass over the source, :meth:`BlockSet.build`). ``mapInArrow`` over th
 executor,
 
 * copies them once into a C-contiguous block X_p (m_p × n_x, ``dtype``) and y_p (float64),
+  and, with a weight column, the sample weights v_p (float64; finite and ≥ 0, else a
+  :class:`DataError` naming the column),
 * checks them (non-finite values, labels outside {0, 1}) and computes the block's
   :class:`~sparklr.stats.FeatureMoments` (the statistics pass comes free with the build),
 * saves X_p and y_p as ``.npy`` files in the executor's local directory (SPARK_LOCAL_DIRS),
@@ -52,7 +54,8 @@ FAULT_ENV = "SPARKLR_TEST_FAIL_TASK"
 META_SCHEMA = (
     "partition int, path string, host string, rows long, dropped long, "
     "nonfinite long, nonfinite_example string, bad_labels long, bad_label_example string, "
-    "positives double, mean binary, scatter binary"
+    "positives double, mean binary, scatter binary, "
+    "bad_weights long, bad_weight_example string, weight_sum double, weight_sq_sum double"
 )
 
 
@@ -70,6 +73,8 @@ class BlockMeta:
     bad_labels: int
     bad_label_example: str
     moments: FeatureMoments
+    bad_weights: int = 0
+    bad_weight_example: str = ""
 
 
 def _local_root() -> str:
@@ -90,6 +95,7 @@ def _build_partition(
     feature_names: list[str],
     dtype: str,
     drop_invalid: bool,
+    weight: str = "",
 ) -> Iterator[pa.RecordBatch]:
     """mapInArrow body: Arrow batches of one partition → resident block files + one meta row."""
     pid = TaskContext.get().partitionId()
@@ -105,27 +111,47 @@ def _build_partition(
         for j in range(n):
             X[offset : offset + k, j] = batch.column(j + 1).to_numpy(zero_copy_only=False)
         offset += k
+    v = None
+    if weight:
+        v = np.concatenate(
+            [b.column(n + 1).to_numpy(zero_copy_only=False) for b in chunks] or [np.empty(0)]
+        ).astype(np.float64)
     del chunks
 
     finite = np.isfinite(X).all(axis=1) & np.isfinite(y)
+    if v is not None:
+        finite &= np.isfinite(v)
     nonfinite = int(m_p - np.count_nonzero(finite))
     example = ""
     if nonfinite:
-        example = _describe_nonfinite(X, y, int(np.flatnonzero(~finite)[0]), feature_names, pid)
+        row = int(np.flatnonzero(~finite)[0])
+        if v is not None and not np.isfinite(v[row]):
+            example = f"partition {pid} row {row}: weight {weight!r} = {v[row]}"
+        else:
+            example = _describe_nonfinite(X, y, row, feature_names, pid)
     dropped = 0
     if nonfinite and drop_invalid:
         X, y = np.ascontiguousarray(X[finite]), y[finite]
+        v = None if v is None else v[finite]
         dropped, m_p = nonfinite, int(np.count_nonzero(finite))
+    bad_weights, bad_weight_example = 0, ""
+    if v is not None:
+        negative = v < 0
+        bad_weights = int(np.count_nonzero(negative))
+        if bad_weights:
+            row = int(np.flatnonzero(negative)[0])
+            bad_weight_example = f"partition {pid} row {row}: {v[row]!r}"
     bad = np.isfinite(y) & (y != 0.0) & (y != 1.0)
     bad_labels = int(np.count_nonzero(bad))
     bad_example = repr(float(y[np.flatnonzero(bad)[0]])) if bad_labels else ""
-    moments = FeatureMoments.of_block(X, np.nan_to_num(y))
+    moments = FeatureMoments.of_block(X, np.nan_to_num(y), None if v is None else np.nan_to_num(v))
 
     directory = os.path.join(_local_root(), "sparklr-blocks", dataset_id)
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, f"part-{pid:05d}")
     if m_p:
-        for suffix, array in (("X", X), ("y", y)):
+        arrays = [("X", X), ("y", y)] + ([] if v is None else [("v", v)])
+        for suffix, array in arrays:
             tmp = f"{path}.{suffix}.{uuid.uuid4().hex}.tmp.npy"
             np.save(tmp, array, allow_pickle=False)
             os.replace(tmp, f"{path}.{suffix}.npy")
@@ -144,6 +170,10 @@ def _build_partition(
                 "positives": moments.positives,
                 "mean": moments.mean.tobytes(),
                 "scatter": moments.scatter.tobytes(),
+                "bad_weights": bad_weights,
+                "bad_weight_example": bad_weight_example,
+                "weight_sum": moments.weight_sum,
+                "weight_sq_sum": moments.weight_sq_sum,
             }
         ],
         schema=_META_ARROW_SCHEMA,
@@ -164,6 +194,10 @@ _META_ARROW_SCHEMA = pa.schema(
         ("positives", pa.float64()),
         ("mean", pa.binary()),
         ("scatter", pa.binary()),
+        ("bad_weights", pa.int64()),
+        ("bad_weight_example", pa.string()),
+        ("weight_sum", pa.float64()),
+        ("weight_sq_sum", pa.float64()),
     ]
 )
 
@@ -186,6 +220,23 @@ def _open_block(path: str) -> tuple[np.ndarray, np.ndarray] | None:
     return block
 
 
+# Worker-side cache of memory-mapped weight vectors: path → v.
+_OPEN_WEIGHTS: dict[str, np.ndarray] = {}
+
+
+def _open_weights(path: str) -> np.ndarray | None:
+    v = _OPEN_WEIGHTS.get(path)
+    if v is None:
+        v_file = f"{path}.v.npy"
+        if not os.path.exists(v_file):
+            return None
+        dataset = os.path.dirname(path)
+        for stale in [p for p in _OPEN_WEIGHTS if os.path.dirname(p) != dataset]:
+            del _OPEN_WEIGHTS[stale]
+        v = _OPEN_WEIGHTS[path] = np.load(v_file, mmap_mode="r")
+    return v
+
+
 def _maybe_inject_fault(evaluation: int, partition: int) -> None:
     spec = os.environ.get(FAULT_ENV)
     if not spec:
@@ -198,7 +249,7 @@ def _maybe_inject_fault(evaluation: int, partition: int) -> None:
 
 def _partition_sums(index: int, rows: Iterator, broadcast, n_features: int) -> Iterator:
     rows = list(rows)  # consume the input fully, so the Python worker is reused
-    w, b, hessian, evaluation = broadcast.value
+    w, b, hessian, evaluation, class_weight = broadcast.value
     _maybe_inject_fault(evaluation, index)
     for row in rows:
         if row.rows == 0:
@@ -209,19 +260,26 @@ def _partition_sums(index: int, rows: Iterator, broadcast, n_features: int) -> I
             yield ("miss", index)
             continue
         X, y = block
-        yield block_sums(X, y, w, b, hessian=hessian)
+        v = None
+        if row.weight_sum is not None:
+            v = _open_weights(row.path)
+            if v is None:
+                yield ("miss", index)
+                continue
+        yield block_sums(X, y, w, b, v, hessian=hessian, class_weight=class_weight)
 
 
 def _delete_blocks(rows: Iterator) -> Iterator[int]:
     removed = 0
     for row in rows:
-        for suffix in ("X", "y"):
+        for suffix in ("X", "y", "v"):
             try:
                 os.remove(f"{row.path}.{suffix}.npy")
                 removed += 1
             except FileNotFoundError:
                 pass
         _OPEN_BLOCKS.pop(row.path, None)
+        _OPEN_WEIGHTS.pop(row.path, None)
         try:
             os.rmdir(os.path.dirname(row.path))
         except OSError:
@@ -232,7 +290,8 @@ def _delete_blocks(rows: Iterator) -> Iterator[int]:
 class BlockSet:
     """The resident blocks of one dataset, and the :class:`SumsSource` over them.
 
-    ``frame`` has the columns [label, *feature_names], all double.
+    ``frame`` has the columns [label, *feature_names], all double, followed by the sample
+    weight column when ``weight`` names one.
     """
 
     def __init__(
@@ -244,8 +303,10 @@ class BlockSet:
         *,
         dtype: str = "float64",
         drop_invalid: bool = False,
+        weight: str = "",
     ):
         self.spark = spark
+        self.weight = weight
         self.frame = frame
         self.label = label
         self.feature_names = list(feature_names)
@@ -267,6 +328,7 @@ class BlockSet:
             "feature_names": self.feature_names,
             "dtype": self.dtype,
             "drop_invalid": self.drop_invalid,
+            "weight": self.weight,
         }
 
         def build(batches):
@@ -287,6 +349,8 @@ class BlockSet:
             mean=np.frombuffer(row.mean, dtype=np.float64).copy(),
             scatter=np.frombuffer(row.scatter, dtype=np.float64).reshape(shape).copy(),
             positives=row.positives,
+            weight_sum=row.weight_sum,
+            weight_sq_sum=row.weight_sq_sum,
         )
         return BlockMeta(
             row.partition,
@@ -299,6 +363,8 @@ class BlockSet:
             row.bad_labels,
             row.bad_label_example,
             moments,
+            row.bad_weights,
+            row.bad_weight_example,
         )
 
     def _check(self) -> None:
@@ -315,12 +381,21 @@ class BlockSet:
             raise DataError(
                 f"label column {self.label!r} has {bad} value(s) outside {{0, 1}} (e.g. {example})"
             )
+        bad_weights = sum(m.bad_weights for m in self.metas)
+        if bad_weights:
+            example = next(m.bad_weight_example for m in self.metas if m.bad_weights)
+            raise DataError(
+                f"weight column {self.weight!r} has {bad_weights} negative value(s) "
+                f"(e.g. {example}); sample weights must be finite and ≥ 0"
+            )
         if self.rows == 0:
             raise DataError(
                 "the dataset has 0 rows" + (" after dropping invalid rows" if self.dropped else "")
             )
+        if self.weight and not self.moments.total_weight > 0:
+            raise DataError(f"weight column {self.weight!r} sums to 0: there is nothing to fit")
         positives = self.moments.positives
-        if positives in (0, self.rows):
+        if positives in (0, self.moments.total_weight):
             only = 1 if positives else 0
             raise DataError(
                 f"label column {self.label!r} has only one class ({only}) in {self.rows} rows: "
@@ -362,12 +437,22 @@ class BlockSet:
             h.update(m.moments.mean.tobytes())
             h.update(m.moments.scatter.tobytes())
             h.update(np.float64(m.moments.positives).tobytes())
+            if m.moments.weighted:
+                h.update(np.float64(m.moments.weight_sum).tobytes())
         return h.hexdigest()
 
     # ----------------------------------------------------------------- sums
-    def sums(self, w: np.ndarray, b: float, *, hessian: bool = False) -> BlockSums:
+    def sums(
+        self,
+        w: np.ndarray,
+        b: float,
+        *,
+        hessian: bool = False,
+        class_weight: tuple[float, float] | None = None,
+    ) -> BlockSums:
         """Σ of :func:`~sparklr.kernels.block_sums` over all blocks: one Spark job."""
         self.evaluations += 1
+        self._class_weight = class_weight
         parts = self._run(w, b, hessian)
         if any(isinstance(p, tuple) for p in parts):
             missing = [p[1] for p in parts if isinstance(p, tuple)]
@@ -382,7 +467,15 @@ class BlockSet:
 
     def _run(self, w: np.ndarray, b: float, hessian: bool) -> list:
         sc = self.spark.sparkContext
-        bc = sc.broadcast((np.asarray(w, dtype=np.float64), float(b), hessian, self.evaluations))
+        bc = sc.broadcast(
+            (
+                np.asarray(w, dtype=np.float64),
+                float(b),
+                hessian,
+                self.evaluations,
+                getattr(self, "_class_weight", None),
+            )
+        )
         n = self.n_features
         try:
             return self._meta_rdd.mapPartitionsWithIndex(

@@ -1,0 +1,192 @@
+"""L-BFGS on the driver (and OWL-QN for an L1 term), over the distributed oracle.
+
+Quasi-Newton: from the last p pairs s_i = θ_{i+1} − θ_i, y_i = ∇f(θ_{i+1}) − ∇f(θ_i) (f = the
+smooth part of J, L2 included) the two-loop recursion forms d = −H_k g with H_k the L-BFGS
+approximation of the inverse Hessian, scaled by γ = sᵀy / yᵀy of the newest pair
+(Nocedal & Wright, Algorithm 7.4). Then θ_{k+1} = θ_k + α d with α from a line search:
+
+* no L1: a weak Wolfe line search by bisection (Lewis & Overton): starting at α = 1 (at
+  α = min(1, 1/‖g‖) on the first iteration) it accepts α when
+  J(θ + αd) ≤ J(θ) + c₁ α gᵀd  and  ∇J(θ + αd)ᵀd ≥ c₂ gᵀd  (c₁ = 10⁻⁴, c₂ = 0.9),
+  halving the bracket otherwise. Both conditions come from the same pass, and the second
+  guarantees sᵀy > 0, so H_k stays positive definite.
+* L1 (λα > 0): OWL-QN (Andrew & Gao, 2007). g is replaced by the pseudo-gradient ◇J (the
+  minimum-norm subgradient); d is computed from ◇J and projected so that d_j has the sign of
+  −◇J_j (else 0); the trial point is projected onto the orthant of θ (ξ_j = sign(w̃_j), or
+  sign(−◇J_j) at 0): a coordinate that would cross zero stops at 0. Backtracking from α = 1
+  accepts when J(θ⁺) ≤ J(θ) + c₁ ◇Jᵀ(θ⁺ − θ). The pairs use the smooth gradient.
+
+Each trial is one pass over the data (loss and gradient together); the accepted trial's
+pass is the next iteration's evaluation. When the predicted decrease is below J's round-off the
+decrease test uses ‖∇J‖ instead (:func:`~sparklr.optimizers.base.sufficient_decrease`).
+
+Stopping: the shared rule (‖∇J‖ ≤ tol or max_iter), plus "separated" when the problem is
+unpenalized and the current θ classifies every sample correctly (no finite optimum exists;
+see :func:`sparklr.optimizers.base.separates`), plus "no_progress" when even a steepest-descent
+step can no longer decrease J beyond its round-off.
+
+State: the pairs live in ``state.memory`` ("s", "y": lists of vectors), so a resumed run
+continues bit for bit. We use our own implementation rather than scipy's L-BFGS-B because
+its memory is internal to scipy and cannot be checkpointed.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+
+from sparklr.objective import Evaluation, LogisticObjective
+from sparklr.optimizers.base import (
+    Callback,
+    IterationRecord,
+    OptimizerOptions,
+    OptimizerState,
+    StopRule,
+    check_finite,
+    separates,
+    sufficient_decrease,
+)
+
+C1 = 1e-4
+C2 = 0.9
+MAX_TRIALS = 40
+DIVERGENCE_HINT = "the data or the configuration produce non-finite values"
+
+
+def two_loop(g: np.ndarray, S: list[np.ndarray], Y: list[np.ndarray]) -> np.ndarray:
+    """H_k g by the two-loop recursion (H_0 = γ I, γ = sᵀy / yᵀy of the newest pair)."""
+    q = g.copy()
+    alphas = []
+    for s, y in zip(reversed(S), reversed(Y), strict=True):
+        rho = 1.0 / float(y @ s)
+        a = rho * float(s @ q)
+        q -= a * y
+        alphas.append((rho, a))
+    if S:
+        q *= float(S[-1] @ Y[-1]) / float(Y[-1] @ Y[-1])
+    for (s, y), (rho, a) in zip(zip(S, Y, strict=True), reversed(alphas), strict=True):
+        beta = rho * float(y @ q)
+        q += (a - beta) * s
+    return q
+
+
+def lbfgs(
+    objective: LogisticObjective,
+    state: OptimizerState,
+    *,
+    stop: StopRule,
+    history_size: int = 10,
+    callback: Callback | None = None,
+) -> OptimizerState:
+    """Run L-BFGS / OWL-QN from ``state`` until ``stop`` says so (see module docstring)."""
+    start = time.perf_counter() - (state.history[-1].seconds if state.history else 0.0)
+    S = [np.asarray(v, dtype=np.float64) for v in state.memory.get("s", [])]
+    Y = [np.asarray(v, dtype=np.float64) for v in state.memory.get("y", [])]
+    l1 = objective.l1
+    pending: Evaluation | None = None
+    while True:
+        k = state.iteration
+        before = objective.evaluations
+        if pending is None:
+            current = objective.evaluate(state.theta)
+        else:
+            current, pending = pending, None
+        check_finite(current, k, DIVERGENCE_HINT)
+        reason = stop.reason(current, k)
+        if reason is None and separates(objective, current.theta, current.accuracy):
+            reason = "separated"
+        step = 0.0
+        if reason is None:
+            result = _step(objective, current, S, Y, l1)
+            if result is None and S:  # the quasi-Newton direction failed: forget the pairs
+                S, Y = [], []
+                result = _step(objective, current, S, Y, l1)
+            if result is None:
+                reason = "no_progress"
+            else:
+                step, pending, _ = result
+                s = pending.theta - current.theta
+                y = pending.grad - current.grad
+                if float(s @ y) > 1e-12 * float(np.linalg.norm(s) * np.linalg.norm(y)):
+                    S.append(s)
+                    Y.append(y)
+                    del S[:-history_size], Y[:-history_size]
+        record = IterationRecord(
+            iteration=k,
+            loss=current.loss,
+            grad_norm=current.grad_norm,
+            step=step,
+            seconds=time.perf_counter() - start,
+            accuracy=current.accuracy,
+            evaluations=objective.evaluations - before,
+        )
+        state.history.append(record)
+        if reason:
+            state.stop_reason = reason
+            if callback:
+                callback(state, record)
+            return state
+        state.theta = pending.theta.copy()
+        state.memory["s"] = list(S)
+        state.memory["y"] = list(Y)
+        state.iteration = k + 1
+        if callback:
+            callback(state, record)
+
+
+def _step(objective, current: Evaluation, S, Y, l1: float):
+    """Direction + line search; (step, evaluation at θ⁺, passes) or None when it fails."""
+    pg = current.pseudo_gradient
+    d = -two_loop(pg, S, Y)
+    if l1:
+        d[:-1] = np.where(d[:-1] * pg[:-1] < 0, d[:-1], 0.0)
+    if not float(pg @ d) < 0:
+        return None
+    alpha = 1.0 if S else min(1.0, 1.0 / max(float(np.linalg.norm(pg)), 1e-300))
+    if l1:
+        return _backtrack_orthant(objective, current, pg, d, alpha)
+    return _wolfe(objective, current, d, alpha)
+
+
+def _wolfe(objective, current: Evaluation, d: np.ndarray, alpha: float):
+    dg0 = float(current.grad @ d)
+    lo, hi = 0.0, math.inf
+    for trial in range(1, MAX_TRIALS + 1):
+        candidate = objective.evaluate(current.theta + alpha * d)
+        if not sufficient_decrease(current, candidate, alpha * dg0, C1):
+            hi = alpha
+        elif float(candidate.grad @ d) < C2 * dg0:
+            lo = alpha
+        else:
+            return alpha, candidate, trial
+        alpha = 0.5 * (lo + hi) if math.isfinite(hi) else 2.0 * alpha
+    return None
+
+
+def _backtrack_orthant(objective, current: Evaluation, pg: np.ndarray, d: np.ndarray, alpha):
+    theta = current.theta
+    orthant = np.where(theta[:-1] != 0, np.sign(theta[:-1]), -np.sign(pg[:-1]))
+    for trial in range(1, MAX_TRIALS + 1):
+        candidate_theta = theta + alpha * d
+        w = candidate_theta[:-1]
+        candidate_theta[:-1] = np.where(np.sign(w) == orthant, w, 0.0)
+        candidate = objective.evaluate(candidate_theta)
+        decrease = float(pg @ (candidate_theta - theta))
+        if sufficient_decrease(current, candidate, decrease, C1):
+            return alpha, candidate, trial
+        alpha *= 0.5
+    return None
+
+
+def run(
+    objective: LogisticObjective,
+    state: OptimizerState,
+    *,
+    options: OptimizerOptions,
+    stop: StopRule,
+    callback: Callback | None = None,
+) -> OptimizerState:
+    """The registry's entry point (see :func:`sparklr.optimizers.get`)."""
+    return lbfgs(objective, state, stop=stop, history_size=options.history_size, callback=callback)

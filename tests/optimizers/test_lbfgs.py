@@ -1,0 +1,87 @@
+import numpy as np
+import pytest
+from sparklr.optimizers import OptimizerOptions, OptimizerState, StopRule, get
+from sparklr.optimizers.lbfgs import two_loop
+
+from tests.conftest import make_logistic_data
+from tests.optimizers.helpers import breast_cancer, make_objective
+
+
+def test_two_loop_equals_the_bfgs_inverse_hessian_on_a_quadratic():
+    # With pairs from a quadratic (y = A s), n pairs and the BFGS update from H0 = γI:
+    # the product equals the explicit BFGS matrix; after n independent pairs H = A⁻¹.
+    rng = np.random.default_rng(0)
+    n = 5
+    M = rng.standard_normal((n, n))
+    A = M @ M.T + n * np.eye(n)
+    S = [rng.standard_normal(n) for _ in range(n)]
+    Y = [A @ s for s in S]
+    g = rng.standard_normal(n)
+    H = np.eye(n) * (S[-1] @ Y[-1]) / (Y[-1] @ Y[-1])
+    for s, y in zip(S, Y, strict=True):
+        rho = 1 / (y @ s)
+        V = np.eye(n) - rho * np.outer(y, s)
+        H = V.T @ H @ V + rho * np.outer(s, s)
+    np.testing.assert_allclose(two_loop(g, S, Y), H @ g, rtol=1e-10)
+
+
+@pytest.mark.parametrize("elastic_net", [0.0, 0.7])
+def test_resume_from_json_is_bit_identical(elastic_net):
+    X, y = breast_cancer(slice(0, 8))
+    objective, _ = make_objective(X, y, reg_param=1e-3, elastic_net=elastic_net)
+    lbfgs = get("lbfgs")
+    options = OptimizerOptions(history_size=5)
+    full = lbfgs(objective, OptimizerState(0, np.zeros(9)), options=options, stop=StopRule(30, 0))
+    checkpoints = []
+    lbfgs(
+        objective,
+        OptimizerState(0, np.zeros(9)),
+        options=options,
+        stop=StopRule(30, 0),
+        callback=lambda st, rec: checkpoints.append(st.to_json()) if st.iteration == 12 else None,
+    )
+    resumed = OptimizerState.from_json(checkpoints[0])
+    assert len(resumed.memory["s"]) == 5  # the memory really is in the checkpoint
+    done = lbfgs(objective, resumed, options=options, stop=StopRule(30, 0))
+    assert done.theta.tobytes() == full.theta.tobytes()
+    assert [r.loss for r in done.history] == [r.loss for r in full.history]
+
+
+def test_memory_is_bounded_and_iterations_beat_gd():
+    X, y, _, _ = make_logistic_data(2000, 6, seed=3, offset=1.0, scale=3.0)
+    objective, moments = make_objective(X, y, standardize=False)
+    state = get("lbfgs")(
+        objective,
+        OptimizerState(0, np.zeros(7)),
+        options=OptimizerOptions(history_size=3),
+        stop=StopRule(200, 1e-9),
+    )
+    assert state.stop_reason == "converged"
+    assert len(state.memory["s"]) == 3
+    passes = sum(r.evaluations for r in state.history)
+    assert passes == objective.evaluations  # the history accounts for every pass
+    gd = get("gd")(
+        objective,
+        OptimizerState(0, np.zeros(7)),
+        options=OptimizerOptions(learning_rate=1 / objective.lipschitz(moments)),
+        stop=StopRule(passes, 1e-9),
+    )
+    assert gd.stop_reason == "max_iter"  # GD with the same number of passes is not there
+
+
+def test_l1_strong_enough_zeroes_every_coefficient():
+    # λα ≥ ‖∇_w J(0, b*)‖_∞ ⇒ w̃ = 0 exactly is optimal (and OWL-QN must land on it).
+    X, y = breast_cancer(slice(0, 5))
+    objective, _ = make_objective(X, y)
+    b_star = np.log(y.sum() / (len(y) - y.sum()))
+    g0 = objective.evaluate(np.append(np.zeros(5), b_star)).grad[:-1]
+    objective, _ = make_objective(X, y, reg_param=1.01 * np.abs(g0).max(), elastic_net=1.0)
+    state = get("lbfgs")(
+        objective,
+        OptimizerState(0, np.full(6, 0.1)),
+        options=OptimizerOptions(),
+        stop=StopRule(100, 1e-10),
+    )
+    assert state.stop_reason == "converged"
+    assert np.all(state.theta[:-1] == 0.0)
+    assert state.theta[-1] == pytest.approx(b_star, rel=1e-8)
