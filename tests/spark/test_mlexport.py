@@ -6,7 +6,6 @@ import json
 
 import numpy as np
 import pytest
-
 from sparklr.errors import OutputError
 from sparklr.mlexport import write_spark_ml
 from sparklr.model import Model
@@ -33,7 +32,6 @@ def test_pipeline_with_exported_model_matches_sparklr_scoring(spark, frame_and_m
     from pyspark.ml.feature import VectorAssembler
     from pyspark.ml.functions import vector_to_array
     from pyspark.sql import functions as F
-
     from sparklr.spark.scoring import score_frame
 
     frame, model = frame_and_model
