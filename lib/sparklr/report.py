@@ -81,21 +81,28 @@ def _pyplot():
 
 
 def plot_loss(history: Sequence[dict[str, Any]], path: Path, plt) -> None:
-    """J and ‖∇J‖ per iteration, log scale, on two stacked panels sharing the x axis."""
+    """J, J − min J (the convergence, which J's own scale flattens) and ‖∇J‖ per iteration,
+    log scale, on stacked panels sharing the x axis."""
     it = np.array([h["iteration"] for h in history])
     loss = np.array([h["loss"] for h in history], dtype=np.float64)
     grad = np.array([h["grad_norm"] for h in history], dtype=np.float64)
-    fig, (top, bottom) = plt.subplots(2, 1, sharex=True, figsize=(7, 6), dpi=100)
+    tiny = np.finfo(float).tiny
+    fig, (top, middle, bottom) = plt.subplots(3, 1, sharex=True, figsize=(7, 8), dpi=100)
     top.plot(it, loss, color="tab:blue", lw=1.5)
     top.set_yscale("log")
     top.set_ylabel("J (mean log-loss)")
-    top.set_title("Training loss")
-    top.grid(True, which="both", alpha=0.3)
-    bottom.plot(it, np.maximum(grad, np.finfo(float).tiny), color="tab:red", lw=1.5)
+    top.set_title(f"Training loss (final J = {loss[-1]:.8g})")
+    gap = loss - loss.min()
+    shown = gap > 0
+    middle.plot(it[shown], gap[shown], color="tab:purple", lw=1.5)
+    middle.set_yscale("log")
+    middle.set_ylabel("J − min J")
+    bottom.plot(it, np.maximum(grad, tiny), color="tab:red", lw=1.5)
     bottom.set_yscale("log")
     bottom.set_ylabel("‖∇J‖₂")
     bottom.set_xlabel("iteration")
-    bottom.grid(True, which="both", alpha=0.3)
+    for ax in (top, middle, bottom):
+        ax.grid(True, which="both", alpha=0.3)
     fig.tight_layout()
     fig.savefig(path)
     plt.close(fig)

@@ -96,3 +96,50 @@ def test_refuses_to_replace_without_overwrite(tmp_path):
     row = pq.read_table(tmp_path / "m" / "data").to_pylist()[0]
     assert row["coefficientMatrix"]["values"] == [2.0]
     assert [p.name for p in tmp_path.iterdir()] == ["m"]  # no temporary leftovers
+
+
+def test_training_job_writes_metrics_report_and_spark_ml(spark, tmp_path):
+    """train() in-process (the session fixture is reused) with a validation split."""
+    from pyspark.ml.classification import LogisticRegressionModel
+
+    from sparklr.app.train import train
+    from sparklr.config import load_config
+
+    out = tmp_path / "model"
+    config = load_config(
+        None,
+        [
+            "data.format=synthetic",
+            "data.synthetic.rows=3000",
+            "data.synthetic.features=3",
+            "data.synthetic.partitions=2",
+            "data.validation_fraction=0.2",
+            "data.validation_seed=4",
+            "train.max_iter=60",
+            f"output.path={out}",
+        ],
+    )
+    result = train(config)
+    model = json.loads((out / "model.json").read_text())
+    metrics = model["metrics"]
+    # The blocks were built from the training part only; the parts cover the input.
+    assert metrics["train"]["rows"] == model["rows"] == result.rows
+    assert metrics["train"]["rows"] + metrics["validation"]["rows"] == 3000
+    assert 450 < metrics["validation"]["rows"] < 750
+    for part in ("train", "validation"):
+        assert 0.5 < metrics[part]["auc"] <= 1 and 0 < metrics[part]["log_loss"] < 0.7
+    # Converged: the model is the θ J was last evaluated at, so the distributed log-loss of the
+    # training part is the optimizer's final J.
+    assert model["stop_reason"] == "converged"
+    assert metrics["train"]["log_loss"] == pytest.approx(model["final_loss"], rel=1e-10)
+    assert "validation: log-loss" in result.summary()
+
+    loaded = LogisticRegressionModel.load(str(out / "spark-ml"))
+    np.testing.assert_array_equal(loaded.coefficients.toArray(), model["coefficients"])
+    assert loaded.intercept == model["intercept"]
+
+    text = (out / "report.md").read_text()
+    assert "| validation |" in text and f"{model['rows']:,} training rows" in text
+    for name in ("loss.png", "roc.png", "calibration.png"):
+        assert (out / name).read_bytes().startswith(b"\x89PNG")
+    assert not list(tmp_path.glob(".*"))  # staging published, nothing left over
