@@ -7,7 +7,6 @@ import sys
 import numpy as np
 import pytest
 from sklearn.metrics import roc_auc_score, roc_curve
-
 from sparklr import report
 
 

@@ -101,7 +101,6 @@ def test_refuses_to_replace_without_overwrite(tmp_path):
 def test_training_job_writes_metrics_report_and_spark_ml(spark, tmp_path):
     """train() in-process (the session fixture is reused) with a validation split."""
     from pyspark.ml.classification import LogisticRegressionModel
-
     from sparklr.app.train import train
     from sparklr.config import load_config
 

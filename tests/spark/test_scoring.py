@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 from sklearn.metrics import log_loss, roc_auc_score
-
 from sparklr.errors import DataError
 from sparklr.spark.loading import split_validation
 from sparklr.spark.scoring import model_metrics
+
 from tests.conftest import make_logistic_data
 
 
