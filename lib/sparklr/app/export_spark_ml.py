@@ -14,7 +14,7 @@ from __future__ import annotations
 import argparse
 import math
 
-from sparklr.app.common import run_job
+from sparklr.app.common import parse_command_line, run_job
 from sparklr.errors import ConfigError
 from sparklr.mlexport import write_spark_ml
 from sparklr.model import Model
@@ -27,12 +27,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--features-col", default="features", help="MLlib featuresCol")
     parser.add_argument("--threshold", type=float, default=0.5)
     parser.add_argument("--overwrite", action="store_true")
-    try:
-        args = parser.parse_args(argv)
-    except SystemExit as exc:
-        if exc.code:
-            raise ConfigError("bad command line (see --help)") from None
-        raise
+    args = parse_command_line(parser, argv)
     if not (0.0 <= args.threshold <= 1.0) or math.isnan(args.threshold):
         raise ConfigError(f"--threshold must be in [0, 1], got {args.threshold}")
     if not args.features_col:
