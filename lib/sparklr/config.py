@@ -63,6 +63,12 @@ class DataSection:
     drop_invalid: bool = False
     #: Column of non-negative sample weights v_i (J becomes a weighted mean); "" = none.
     weight: str = ""
+    #: A validation dataset (same format, label and features) to measure the model on.
+    validation_path: str = ""
+    #: Or hold out this fraction of the input (seeded split before the blocks are built).
+    validation_fraction: float = 0.0
+    #: Seed of the validation_fraction split.
+    validation_seed: int = 0
     synthetic: SyntheticSection = field(default_factory=SyntheticSection)
 
 
@@ -102,6 +108,10 @@ class TrainSection:
 class OutputSection:
     path: str = "out/model"
     overwrite: bool = False
+    #: Also write the model as a Spark ML LogisticRegressionModel in <output>/spark-ml/.
+    spark_ml: bool = True
+    #: Write <output>/report.md and its plots (PNG plots need the `plot` extra: matplotlib).
+    report: bool = True
 
 
 @dataclass(frozen=True)
@@ -274,6 +284,21 @@ def validate(config: Config) -> None:
     dupes = sorted({f for f in d.features if d.features.count(f) > 1})
     _require(not dupes, "data.features", f"lists {', '.join(dupes)} more than once")
     _require(d.label not in d.features, "data.features", f"contains the label column {d.label!r}")
+    _require(
+        0.0 <= d.validation_fraction < 1.0,
+        "data.validation_fraction",
+        f"must be in [0, 1), got {d.validation_fraction}",
+    )
+    _require(
+        not (d.validation_fraction and d.validation_path),
+        "data.validation_fraction",
+        "and data.validation_path cannot both be set",
+    )
+    _require(
+        not (d.validation_path and d.format == "synthetic"),
+        "data.validation_path",
+        'needs data.format parquet or csv (use data.validation_fraction with "synthetic")',
+    )
     _require(s.rows > 0, "data.synthetic.rows", f"must be > 0, got {s.rows}")
     _require(s.features > 0, "data.synthetic.features", f"must be > 0, got {s.features}")
     _require(s.partitions > 0, "data.synthetic.partitions", f"must be > 0, got {s.partitions}")

@@ -45,6 +45,8 @@ from sparklr.output import (
 log = logging.getLogger("sparklr.train")
 
 CHECKPOINT = "checkpoint.json"
+#: Subdirectory of the model directory holding the Spark ML export (output.spark_ml).
+SPARK_ML_DIR = "spark-ml"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -100,6 +102,7 @@ class TrainResult:
                 f"  final J: {last.loss:.10g}   |grad J|: {last.grad_norm:.3e}   "
                 f"training accuracy: {last.accuracy:.4f}",
                 f"  time: {self.load_seconds:.1f}s loading, {self.train_seconds:.1f}s training",
+                *_metric_lines(self.model.metadata.get("metrics", {})),
                 f"  model: {self.output / 'model.json'}",
             ]
         )
@@ -111,7 +114,7 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
     from pyspark.sql import SparkSession
 
     from sparklr.spark.blocks import BlockSet
-    from sparklr.spark.loading import load_training_frame
+    from sparklr.spark.loading import load_frames
     from sparklr.spark.session import build_session
 
     output = Path(config.output.path)
@@ -125,7 +128,7 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
     try:
         started = time.perf_counter()
         d = config.data
-        frame, names = load_training_frame(
+        frames = load_frames(
             spark,
             fmt=d.format,
             path=d.path,
@@ -139,7 +142,11 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
                 d.synthetic.seed,
             ),
             weight=d.weight,
+            validation_path=d.validation_path,
+            validation_fraction=d.validation_fraction,
+            validation_seed=d.validation_seed,
         )
+        frame, names = frames.train, frames.names
         blocks = BlockSet(
             spark,
             frame,
@@ -218,6 +225,15 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
             metadata=_metadata(config, state, blocks, learning_rate, constant),
         )
         _write_checkpoint(staging, state, fingerprints)
+        histograms = _measure(config, frames, model)
+        if config.output.spark_ml:
+            from sparklr.mlexport import write_spark_ml
+
+            write_spark_ml(model, staging / SPARK_ML_DIR, overwrite=True)
+        if config.output.report:
+            _write_report(
+                staging, config, model, state, moments, histograms, load_seconds, train_seconds
+            )
         write_json_atomic(staging / "history.json", [dataclasses.asdict(r) for r in state.history])
         _write_history_csv(staging / "history.csv", state)
         write_json_atomic(staging / "model.json", model.to_json())
@@ -326,6 +342,63 @@ def _metadata(config, state, blocks, learning_rate, constant) -> dict:
         },
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
     }
+
+
+def _metric_lines(metrics: dict) -> list[str]:
+    from sparklr.report import fmt
+
+    return [
+        f"  {name}: log-loss {fmt(m['log_loss'], '.6f')}  accuracy {fmt(m['accuracy'], '.4f')}"
+        f"  AUC {fmt(m['auc'], '.4f')}  ({m['rows']:,} rows)"
+        for name, m in metrics.items()
+    ]
+
+
+def _measure(config: Config, frames, model: Model) -> dict[str, dict]:
+    """Log-loss, accuracy and AUC on the training (and validation) data, computed on the
+    executors; stored in ``model.metadata["metrics"]``. Returns the probability histograms."""
+    from sparklr.spark.scoring import model_metrics
+
+    t0 = time.perf_counter()
+    metrics, histograms = {}, {}
+    parts = [("train", frames.train), ("validation", frames.validation)]
+    for name, frame in parts:
+        if frame is None:
+            continue
+        metrics[name], histograms[name] = model_metrics(
+            frame, config.data.label, model.feature_names, model.coefficients, model.intercept
+        )
+        log.info("%s metrics: %s", name, metrics[name])
+    model.metadata["metrics"] = metrics
+    log.info("metrics computed in %.1fs", time.perf_counter() - t0)
+    return histograms
+
+
+def _write_report(
+    staging, config, model, state, moments, histograms, load_seconds, train_seconds
+) -> None:
+    from sparklr.report import top_coefficients, write_report
+
+    metrics = model.metadata["metrics"]
+    last = state.history[-1]
+    summary = {
+        "rows": model.metadata["rows"],
+        "features": len(model.feature_names),
+        "partitions": model.metadata["partitions"],
+        "validation_rows": metrics.get("validation", {}).get("rows"),
+        "iterations": state.iteration,
+        "stop_reason": state.stop_reason,
+        "optimizer": config.train.optimizer,
+        "learning_rate": model.metadata["learning_rate"],
+        "load_seconds": load_seconds,
+        "train_seconds": train_seconds,
+        "final_loss": last.loss,
+        "final_grad_norm": last.grad_norm,
+    }
+    top = top_coefficients(model.feature_names, model.coefficients, moments.std)
+    history = [dataclasses.asdict(r) for r in state.history]
+    files = write_report(staging, summary, history, metrics, histograms, top)
+    log.info("report: %s", ", ".join(files))
 
 
 __all__ = ["SparklrError", "TrainResult", "main", "train"]

@@ -1,6 +1,9 @@
-"""From a data description to the [label, features...] DataFrame the blocks are built from."""
+"""From a data description to the [label, features...] DataFrames the blocks are built from
+(and the validation DataFrame the model is measured on)."""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -25,6 +28,53 @@ def load_training_frame(
     when ``fmt == "synthetic"``), check the columns, optionally repartition.
 
     With ``weight`` the frame is [label, *features, weight] (the weight column numeric)."""
+    frames = load_frames(
+        spark,
+        fmt=fmt,
+        path=path,
+        label=label,
+        features=features,
+        partitions=partitions,
+        synthetic=synthetic,
+        weight=weight,
+    )
+    return frames.train, frames.names
+
+
+@dataclass(frozen=True)
+class Frames:
+    """The training frame ([label, *names] or [label, *names, weight], doubles), the
+    validation frame ([label, *names], or None) and the feature names."""
+
+    train: DataFrame
+    validation: DataFrame | None
+    names: list[str]
+
+
+def load_frames(
+    spark: SparkSession,
+    *,
+    fmt: str,
+    path: str,
+    label: str,
+    features: list[str],
+    partitions: int = 0,
+    synthetic: tuple[int, int, int, int] | None = None,
+    weight: str = "",
+    validation_path: str = "",
+    validation_fraction: float = 0.0,
+    validation_seed: int = 0,
+) -> Frames:
+    """:func:`load_training_frame` plus a validation set.
+
+    ``validation_path``: a second dataset in the same format with the same label and feature
+    columns. ``validation_fraction`` (0 < f < 1): a seeded random split of the input, done
+    before repartitioning. Spark's ``randomSplit`` sorts each partition before sampling, so
+    the split — and with it the training blocks — is the same on every evaluation of the
+    lineage and on every run with the same input, partitioning and seed.
+    """
+    if validation_path and validation_fraction:
+        raise DataError("give either a validation path or a validation fraction, not both")
     if fmt == "synthetic":
         rows, n_features, parts, seed = synthetic
         raw, _ = synthetic_frame(spark, rows, n_features, parts, seed)
@@ -50,6 +100,22 @@ def load_training_frame(
         )
     else:
         frame, names = select_columns(raw, label, list(features))
+    validation = None
+    if validation_fraction:
+        frame, validation = split_validation(frame, validation_fraction, validation_seed)
+    elif validation_path:
+        if fmt == "synthetic":
+            raise DataError("a validation path needs a file format (parquet or csv)")
+        validation, _ = select_columns(read_table(spark, validation_path, fmt), label, names)
     if partitions:
         frame = frame.repartition(partitions)
-    return frame, names
+    return Frames(frame, validation, names)
+
+
+def split_validation(frame: DataFrame, fraction: float, seed: int) -> tuple[DataFrame, DataFrame]:
+    """(training part, validation part): each row lands in exactly one, the validation part
+    with probability ``fraction``; deterministic for a given input partitioning and seed."""
+    if not 0.0 < fraction < 1.0:
+        raise DataError(f"validation fraction must be in (0, 1), got {fraction}")
+    train, validation = frame.randomSplit([1.0 - fraction, fraction], seed=seed)
+    return train, validation

@@ -91,3 +91,91 @@ def evaluate_frame(
         "accuracy": float(row["accuracy"]),
         "auc": float(auc),
     }
+
+
+#: Probability bins of :func:`probability_histogram` (ROC and calibration curves are drawn
+#: from them; 1000 bins is what MLlib's BinaryClassificationMetrics calls down-sampling).
+HISTOGRAM_BINS = 1000
+
+
+def finite_rows(frame: DataFrame, columns: list[str]) -> DataFrame:
+    """Rows of ``frame`` whose ``columns`` are all non-null, non-NaN and finite."""
+    condition = F.lit(True)
+    for name in columns:
+        c = F.col(f"`{name}`").cast("double")
+        condition = condition & c.isNotNull() & ~F.isnan(c) & (F.abs(c) != float("inf"))
+    return frame.where(condition)
+
+
+def probability_histogram(
+    scored: DataFrame, label: str, bins: int = HISTOGRAM_BINS
+) -> dict[str, list]:
+    """Counts of a scored frame by probability bin ⌊p · bins⌋ (p = 1 in the last bin).
+
+    Returns ``bins``, and per bin ``count``, ``positives`` (Σ y) and ``sum_probability``
+    (Σ p) as lists of length ``bins``; plus ``bad_labels``, the number of rows whose label is
+    not 0 or 1. One aggregation on the executors; only ``bins`` numbers reach the driver.
+    """
+    y = F.col(f"`{label}`").cast("double")
+    p = F.col("probability")
+    index = F.least(F.floor(p * bins).cast("int"), F.lit(bins - 1))
+    rows = (
+        scored.where(p.isNotNull())
+        .groupBy(index.alias("bin"))
+        .agg(
+            F.count(F.lit(1)).alias("count"),
+            F.sum(F.when(y == 1.0, 1).otherwise(0)).alias("positives"),
+            F.sum(p).alias("sum_probability"),
+            F.sum(F.when((y == 0.0) | (y == 1.0), 0).otherwise(1)).alias("bad_labels"),
+        )
+        .collect()
+    )
+    count = [0] * bins
+    positives = [0] * bins
+    sum_probability = [0.0] * bins
+    bad = 0
+    for row in rows:
+        count[row["bin"]] = int(row["count"])
+        positives[row["bin"]] = int(row["positives"])
+        sum_probability[row["bin"]] = float(row["sum_probability"])
+        bad += int(row["bad_labels"])
+    return {
+        "bins": bins,
+        "count": count,
+        "positives": positives,
+        "sum_probability": sum_probability,
+        "bad_labels": bad,
+    }
+
+
+def model_metrics(
+    frame: DataFrame,
+    label: str,
+    feature_names: list[str],
+    coefficients: np.ndarray,
+    intercept: float,
+    threshold: float = 0.5,
+    bins: int = HISTOGRAM_BINS,
+) -> tuple[dict[str, float], dict[str, list]]:
+    """Score ``frame`` (label + feature columns) and measure the model on it, distributed.
+
+    Rows with a missing or non-finite label or feature are left out. Returns
+    (:func:`evaluate_frame` metrics + ``positives``, :func:`probability_histogram`). Raises
+    :class:`~sparklr.errors.DataError` when a label is not 0/1 or no row is left.
+    """
+    from sparklr.errors import DataError
+
+    usable = finite_rows(frame, [label, *feature_names])
+    scored = score_frame(usable, feature_names, coefficients, intercept, threshold)
+    histogram = probability_histogram(scored, label, bins)
+    if histogram["bad_labels"]:
+        raise DataError(
+            f"label column {label!r} has {histogram['bad_labels']} value(s) other than 0 and 1"
+        )
+    if not sum(histogram["count"]):
+        raise DataError("no rows with finite label and features to measure the model on")
+    metrics: dict = evaluate_frame(scored, label, feature_names, coefficients, intercept)
+    metrics["positives"] = int(sum(histogram["positives"]))
+    # AUC is undefined (NaN) when one class is absent; JSON has no NaN.
+    metrics = {k: (v if np.isfinite(v) else None) for k, v in metrics.items()}
+    return metrics, histogram
