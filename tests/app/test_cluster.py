@@ -48,7 +48,17 @@ TRAIN_SETTINGS = [
     "output.overwrite=false",
 ]
 #: Executors of at most 512m, as on a small cluster node (the job's JVM side is tiny).
-SMALL = ["--conf", "spark.executor.memory=512m", "--conf", "spark.driver.memory=1g"]
+#: spark.cores.max = both executors' cores: on a standalone master the properties file's
+#: minRegisteredResourcesRatio = 1.0 waits for that many cores before the first job, so the
+#: blocks cannot all land on whichever executor registered first.
+SMALL = [
+    "--conf",
+    "spark.executor.memory=512m",
+    "--conf",
+    "spark.driver.memory=1g",
+    "--conf",
+    "spark.cores.max=2",
+]
 SUBMIT_TIMEOUT = 600  # generous: the machine may be shared; CI measures the real time
 
 
