@@ -13,6 +13,7 @@ import csv
 import dataclasses
 import io
 import logging
+import os
 import platform
 import time
 from datetime import UTC, datetime
@@ -314,6 +315,22 @@ def _write_history_csv(path: Path, state: OptimizerState) -> None:
     path.write_text(buffer.getvalue())
 
 
+def _block_locations(blocks) -> dict[str, int]:
+    """Where the resident blocks were built: "host:local dir" → number of non-empty blocks.
+
+    A block's path is <executor local dir>/sparklr-blocks/<dataset>/part-NNNNN and every
+    executor has its own local dir, so the number of keys is the number of executors that
+    held data (1 in local mode; tests/app/test_cluster.py checks it is 2 on a cluster).
+    """
+    counts: dict[str, int] = {}
+    for meta in blocks.metas:
+        if meta.rows:
+            root = os.path.dirname(os.path.dirname(os.path.dirname(meta.path)))
+            key = f"{meta.host}:{root}"
+            counts[key] = counts.get(key, 0) + 1
+    return dict(sorted(counts.items()))
+
+
 def _metadata(config, state, blocks, learning_rate, constant) -> dict:
     import numpy
     import pyarrow
@@ -333,6 +350,7 @@ def _metadata(config, state, blocks, learning_rate, constant) -> dict:
         "constant_features": constant,
         "config": config.to_dict(),
         "data_fingerprint": blocks.fingerprint(),
+        "block_locations": _block_locations(blocks),
         "versions": {
             "sparklr": sparklr.__version__,
             "pyspark": pyspark.__version__,

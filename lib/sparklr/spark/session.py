@@ -34,11 +34,13 @@ def build_session(
     """Create (or return the active) SparkSession; see the module docstring."""
     conf = dict(conf or {})
     launched_by_submit = "PYSPARK_GATEWAY_PORT" in os.environ
+    submitted_task_cpus = None
     if launched_by_submit:
         SparkContext._ensure_initialized()
         submitted = SparkConf()
         effective_master = master or submitted.get("spark.master", "local[*]")
         has = submitted.contains
+        submitted_task_cpus = submitted.get("spark.task.cpus", None)
     else:
         effective_master = master or "local[*]"
 
@@ -52,7 +54,8 @@ def build_session(
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.python.worker.reuse": "true",
     }
-    task_cpus = conf.get("spark.task.cpus", "1")
+    # spark.task.cpus may come from the config or from spark-submit (--conf, properties file).
+    task_cpus = conf.get("spark.task.cpus") or submitted_task_cpus or "1"
     for var in BLAS_THREAD_VARIABLES:
         defaults[f"spark.executorEnv.{var}"] = task_cpus
     if is_local_master(effective_master):
