@@ -1,0 +1,755 @@
+"""The performance benchmark: sparklr against NumPy, MLlib and scikit-learn, in ONE run.
+
+    python jobs/benchmark.py --rows 2000000 --features 50 --partitions 2 --json bench.json
+
+Everything is measured on the same data, in the same process and SparkSession, so the ratios
+it prints compare like with like. By default the data is generated on the executors
+(:mod:`sparklr.spark.synthetic`) and written once to Parquet in a scratch directory; both
+sparklr and MLlib then load it from there (``--data PATH`` uses an existing Parquet dataset;
+``--source generator`` skips Parquet and loads straight from the generator). The NumPy and
+scikit-learn baselines read the same Parquet files with pyarrow on the driver (with
+``--source generator``: a driver-side ``toArrow()`` of the same DataFrame, benchmark only).
+
+Measured (per-iteration figures are medians over ``--iterations`` timed iterations after
+``--warmup`` untimed ones):
+
+* sparklr GD iteration: :func:`~sparklr.optimizers.gradient_descent` over
+  :class:`~sparklr.spark.blocks.BlockSet` (resident blocks), standardized; with the seconds the
+  tasks spent in the kernel, the Python workers seen and whether any block had to be remapped;
+* NumPy GD iteration: the same optimizer over one in-memory block (float64 and float32), and
+  the naive X@w / σ / Xᵀr step for reference;
+* MLlib ``LogisticRegression`` (regParam 0, standardization on): fit time / iterations with
+  ``maxIter`` fixed, the marginal cost of an iteration (two fits), and the fit to convergence;
+* scikit-learn lbfgs (unpenalized, on standardized X) to convergence, if installed;
+* load to ready blocks: sparklr read + build vs MLlib read + VectorAssembler + cache + count;
+* memory: sparklr's block files per executor and the Python workers' private memory vs the
+  raw block bytes; MLlib's cached storage (memory + disk) from Spark's storage info;
+* fixed per-iteration overhead: sparklr on a tiny dataset vs an empty Python job (and a JVM
+  ``count``) on the same number of partitions;
+* float32 storage: iteration time and the relative error of J and ∇J against float64.
+
+A ratio is printed only when both of its terms were measured in this run; otherwise ``n/a``
+with the reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import logging
+import os
+import platform
+import shutil
+import statistics
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from sparklr.app.common import run_job
+from sparklr.errors import ConfigError, DataError
+from sparklr.output import write_json_atomic
+
+log = logging.getLogger("sparklr.benchmark")
+
+#: Targets from the performance issue: ratio name → (maximum, description).
+TARGETS = {
+    "sparklr_over_numpy": 1.2,
+    "sparklr_over_mllib_iteration": 0.25,
+    "tiny_over_empty_job": 1.3,
+    "load_sparklr_over_mllib": 0.5,
+    "memory_over_raw": 1.2,
+}
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(
+        prog="benchmark.py",
+        description="sparklr vs NumPy / MLlib / scikit-learn, measured in one run.",
+    )
+    p.add_argument("--rows", type=int, default=2_000_000)
+    p.add_argument("--features", type=int, default=50)
+    p.add_argument("--partitions", type=int, default=2)
+    p.add_argument("--iterations", type=int, default=10, help="timed iterations per method")
+    p.add_argument("--warmup", type=int, default=2, help="untimed iterations before timing")
+    p.add_argument("--master", default="local[2]")
+    p.add_argument("--driver-memory", default="4g", help="for local masters (MLlib's cache)")
+    p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
+    p.add_argument("--seed", type=int, default=7)
+    p.add_argument("--data", help="existing Parquet dataset to use instead of generating one")
+    p.add_argument("--label", default="label", help="label column of --data")
+    p.add_argument(
+        "--source",
+        choices=["parquet", "generator"],
+        default="parquet",
+        help="generated data: write Parquet once and load it (default), or load the generator",
+    )
+    p.add_argument("--workdir", help="scratch directory (default: a temporary directory)")
+    p.add_argument("--json", metavar="PATH", help="write all figures as JSON here")
+    p.add_argument("--skip-mllib", action="store_true")
+    p.add_argument("--skip-sklearn", action="store_true")
+    p.add_argument("--skip-float32", action="store_true", help="no float32 accuracy check")
+    p.add_argument("--mllib-iterations", type=int, default=10, help="fixed maxIter for MLlib")
+    p.add_argument("--tiny-rows", type=int, default=1000, help="rows of the overhead dataset")
+    try:
+        args = p.parse_args(argv)
+    except SystemExit as exc:
+        if exc.code:
+            raise ConfigError("bad command line (see --help)") from None
+        raise
+    for name in ("rows", "features", "partitions", "iterations", "mllib_iterations"):
+        if getattr(args, name) < 1:
+            raise ConfigError(f"--{name.replace('_', '-')} must be at least 1")
+    if args.warmup < 0:
+        raise ConfigError("--warmup must be at least 0")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    return run_job(lambda: _main(argv))
+
+
+def _main(argv: list[str] | None) -> int:
+    args = parse_args(argv)
+    result = run_benchmark(args)
+    print(format_table(result))
+    if args.json:
+        write_json_atomic(Path(args.json), result)
+        print(f"\nJSON: {args.json}")
+    return 0
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _median(values: list[float]) -> float | None:
+    return float(statistics.median(values)) if values else None
+
+
+def _timed(fn: Callable[[], Any], repeats: int, warmup: int) -> list[float]:
+    for _ in range(warmup):
+        fn()
+    out = []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        fn()
+        out.append(time.perf_counter() - t0)
+    return out
+
+
+def _gd_iteration_times(objective, n_params: int, lr: float, iterations: int, warmup: int):
+    """Per-iteration wall seconds of GD (after ``warmup`` iterations), and the final θ."""
+    from sparklr.optimizers import OptimizerState, StopRule, gradient_descent
+
+    stamps: list[float] = []
+
+    def callback(state, record) -> None:
+        stamps.append(time.perf_counter())
+
+    theta0 = np.random.default_rng(0).standard_normal(n_params) * 0.01
+    theta0[-1] = 0.0
+    state = OptimizerState(iteration=0, theta=theta0)
+    t0 = time.perf_counter()
+    state = gradient_descent(
+        objective,
+        state,
+        learning_rate=lr,
+        stop=StopRule(warmup + iterations, 0.0),
+        callback=callback,
+    )
+    marks = [t0, *stamps]
+    laps = [b - a for a, b in itertools.pairwise(marks)]
+    return laps[warmup : warmup + iterations], state
+
+
+def _ratio(num: float | None, den: float | None, why_num: str, why_den: str) -> dict:
+    if num is None:
+        return {"value": None, "reason": why_num}
+    if den is None:
+        return {"value": None, "reason": why_den}
+    if den <= 0:
+        return {"value": None, "reason": "denominator is zero"}
+    return {"value": num / den, "reason": ""}
+
+
+def _rss_probe(rows):
+    """Executor side: this Python worker's pid, private (anonymous) and file-backed RSS."""
+    list(rows)
+    from sparklr.spark import blocks as _blocks
+
+    status = {}
+    try:
+        with open("/proc/self/status") as fh:
+            for line in fh:
+                key, _, value = line.partition(":")
+                if key in ("RssAnon", "RssFile", "VmRSS"):
+                    status[key] = int(value.split()[0]) * 1024
+    except OSError:
+        pass
+    yield (os.getpid(), status, len(_blocks._OPEN_BLOCKS))
+
+
+def _file_probe(rows):
+    """Executor side: host, local root and bytes of the block files of these rows."""
+    from sparklr.spark.blocks import _local_root
+
+    for row in rows:
+        size = 0
+        for suffix in ("X", "y"):
+            try:
+                size += os.path.getsize(f"{row.path}.{suffix}.npy")
+            except OSError:
+                pass
+        yield (row.host, _local_root(), size)
+
+
+# --------------------------------------------------------------------------- the run
+
+
+def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
+    from sparklr.spark.session import build_session, is_local_master
+
+    conf = {
+        # MLlib's cache must fit in storage memory for a fair comparison.
+        "spark.sql.files.maxPartitionBytes": str(8 << 30),
+        "spark.sql.files.minPartitionNum": str(args.partitions),
+        "spark.sql.execution.arrow.maxRecordsPerBatch": "10000",
+    }
+    if is_local_master(args.master):
+        conf["spark.driver.memory"] = args.driver_memory
+    spark = build_session(args.master, "sparklr-benchmark", "WARN", conf)
+    own_workdir = args.workdir is None
+    workdir = Path(args.workdir or tempfile.mkdtemp(prefix="sparklr-bench-"))
+    workdir.mkdir(parents=True, exist_ok=True)
+    try:
+        return _run(spark, args, workdir)
+    finally:
+        if own_workdir:
+            shutil.rmtree(workdir, ignore_errors=True)
+
+
+def _run(spark, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    import pyspark
+
+    from sparklr.spark.data import read_table, select_columns
+    from sparklr.spark.synthetic import feature_names, synthetic_frame
+
+    R: dict[str, Any] = {
+        "setup": {
+            "rows": args.rows,
+            "features": args.features,
+            "partitions_requested": args.partitions,
+            "iterations": args.iterations,
+            "warmup": args.warmup,
+            "master": args.master,
+            "dtype": args.dtype,
+            "source": "parquet:" + args.data if args.data else args.source,
+            "python": platform.python_version(),
+            "pyspark": pyspark.__version__,
+            "numpy": np.__version__,
+            "cpus": os.cpu_count(),
+            "loadavg_start": list(os.getloadavg()),
+            "started": time.strftime("%Y-%m-%d %H:%M:%S"),
+        },
+        "skipped": {},
+    }
+    label = args.label
+    # ---------------------------------------------------------------- data
+    parquet_path: str | None = None
+    if args.data:
+        parquet_path = args.data
+        probe = read_table(spark, parquet_path, "parquet")
+        _, names = select_columns(probe, label, [], exclude=("id",))
+    else:
+        names = feature_names(args.features)
+        raw, _ = synthetic_frame(spark, args.rows, args.features, args.partitions, args.seed)
+        if args.source == "parquet":
+            parquet_path = str(workdir / "data.parquet")
+            t0 = time.perf_counter()
+            raw.write.mode("overwrite").parquet(parquet_path)
+            R["setup"]["generate_parquet_seconds"] = time.perf_counter() - t0
+
+    def source_frame():
+        if parquet_path is not None:
+            df = read_table(spark, parquet_path, "parquet")
+        else:
+            df, _ = synthetic_frame(spark, args.rows, args.features, args.partitions, args.seed)
+        frame, _ = select_columns(df, label, names)
+        return frame
+
+    # ---------------------------------------------------------------- sparklr load
+    from sparklr.objective import FeatureMap, LogisticObjective
+    from sparklr.spark.blocks import BlockSet
+
+    t0 = time.perf_counter()
+    blocks = BlockSet(spark, source_frame(), label, names, dtype=args.dtype).build()
+    load_sparklr = time.perf_counter() - t0
+    n = blocks.n_features
+    R["setup"]["rows"] = blocks.rows
+    R["setup"]["features"] = n
+    R["setup"]["partitions"] = blocks.partitions
+    R["setup"]["rows_per_block"] = [m.rows for m in blocks.metas]
+    R["load"] = {"sparklr_seconds": load_sparklr}
+    log.info("sparklr blocks ready: %d rows in %d blocks", blocks.rows, blocks.partitions)
+
+    fmap = FeatureMap.from_moments(blocks.moments, True)
+    objective = LogisticObjective(blocks, fmap)
+    lr = 1.0 / objective.lipschitz(blocks.moments)
+
+    # ---------------------------------------------------------------- sparklr GD
+    reports: list = []
+    original_sums = blocks.sums
+
+    def recording_sums(w, b, *, hessian=False):
+        out = original_sums(w, b, hessian=hessian)
+        reports.append(list(blocks.last_reports))
+        return out
+
+    blocks.sums = recording_sums  # type: ignore[method-assign]
+    laps, state = _gd_iteration_times(objective, n + 1, lr, args.iterations, args.warmup)
+    blocks.sums = original_sums  # type: ignore[method-assign]
+    timed = reports[args.warmup : args.warmup + args.iterations]
+    kernel = [max(r.kernel_seconds for r in rep) for rep in timed]
+    body = [max(r.seconds for r in rep) for rep in timed]
+    pids = sorted({r.pid for rep in reports for r in rep})
+    R["sparklr"] = {
+        "dtype": args.dtype,
+        "iteration_seconds": _median(laps),
+        "iteration_seconds_min": min(laps),
+        "iteration_laps": laps,
+        "task_kernel_seconds_max": _median(kernel),
+        "task_body_seconds_max": _median(body),
+        "python_workers_seen": len(pids),
+        "blocks_remapped_after_warmup": sum(r.opened for rep in timed for r in rep),
+        "learning_rate": lr,
+        "final_loss": state.history[-1].loss,
+    }
+
+    # ---------------------------------------------------------------- NumPy, float32, sklearn
+    _baselines(R, spark, args, parquet_path, source_frame, label, names, blocks, fmap, lr, state)
+
+    # ---------------------------------------------------------------- overhead
+    R["overhead"] = _overhead(spark, args, lr_rows=args.tiny_rows)
+    blocks.unpersist()
+
+    # ---------------------------------------------------------------- MLlib
+    if args.skip_mllib:
+        R["skipped"]["mllib"] = "--skip-mllib"
+    else:
+        R["mllib"] = _mllib(spark, source_frame, label, names, args)
+        R["load"]["mllib_seconds"] = R["mllib"]["load_seconds"]
+
+    R["ratios"] = _ratios(R)
+    R["setup"]["loadavg_end"] = list(os.getloadavg())
+    return R
+
+
+def _baselines(R, spark, args, parquet_path, source_frame, label, names, blocks, fmap, lr, state):
+    """NumPy and scikit-learn on the driver-side copy of the data, and the other dtype."""
+    from sparklr.objective import InMemorySource, LogisticObjective
+
+    n = blocks.n_features
+    X, y = _driver_matrix(spark, parquet_path, source_frame, label, names)
+
+    theta_check = state.theta
+    w_chk, b_chk = fmap.to_raw(theta_check)
+    ref = InMemorySource((X, y)).sums(w_chk, b_chk)
+    got = blocks.sums(w_chk, b_chk)
+    R["agreement_sparklr_vs_numpy"] = {
+        "loss_rel": abs(got.loss - ref.loss) / abs(ref.loss),
+        "grad_rel": float(np.linalg.norm(got.grad_w - ref.grad_w) / np.linalg.norm(ref.grad_w)),
+        "rows_equal": got.rows == ref.rows == X.shape[0],
+    }
+    R["numpy"] = {"blas": _blas_info()}
+    for dt in ("float64", "float32"):
+        Xd = X if dt == "float64" else X.astype(np.float32)
+        obj_np = LogisticObjective(InMemorySource((Xd, y)), fmap)
+        laps_np, _ = _gd_iteration_times(obj_np, n + 1, lr, args.iterations, args.warmup)
+        R["numpy"][f"{dt}_iteration_seconds"] = _median(laps_np)
+        R["numpy"][f"{dt}_iteration_seconds_min"] = min(laps_np)
+        del Xd, obj_np
+    w0 = np.random.default_rng(1).standard_normal(n) * 0.01
+
+    def naive():
+        z = X @ w0 + 0.1
+        a = 1.0 / (1.0 + np.exp(-z))
+        r = a - y
+        return X.T @ r, r.sum()
+
+    R["numpy"]["naive_step_seconds"] = _median(_timed(naive, args.iterations, 1))
+
+    # ---------------------------------------------------------------- float32 storage
+    other = "float32" if args.dtype == "float64" else "float64"
+    if args.skip_float32:
+        R["skipped"]["float32"] = "--skip-float32"
+    else:
+        R["other_dtype"] = _other_dtype(
+            spark, source_frame, label, names, other, fmap, lr, args, blocks, state.theta
+        )
+
+    # ---------------------------------------------------------------- memory
+    R["memory"] = _sparklr_memory(blocks)
+
+    # ---------------------------------------------------------------- sklearn
+    if args.skip_sklearn:
+        R["skipped"]["sklearn"] = "--skip-sklearn"
+    else:
+        R["sklearn"] = _sklearn(X, y)
+        if "error" in R["sklearn"]:
+            R["skipped"]["sklearn"] = R["sklearn"]["error"]
+
+
+def _driver_matrix(spark, parquet_path, source_frame, label, names):
+    """The whole dataset as one in-memory block on the driver (benchmark baselines only)."""
+    if parquet_path is not None:
+        import pyarrow.parquet as pq
+
+        table = pq.read_table(parquet_path, columns=[label, *names])
+    else:
+        table = source_frame().toArrow()
+    m = table.num_rows
+    X = np.empty((m, len(names)), dtype=np.float64)
+    for j, name in enumerate(names):
+        X[:, j] = table.column(name).to_numpy()
+    y = table.column(label).to_numpy().astype(np.float64)
+    if not (np.isfinite(X).all() and np.isin(y, (0.0, 1.0)).all()):
+        raise DataError("benchmark data must be finite with 0/1 labels")
+    return X, y
+
+
+def _blas_info() -> dict:
+    try:
+        from threadpoolctl import threadpool_info
+
+        return {
+            "threads": [(p.get("internal_api"), p.get("num_threads")) for p in threadpool_info()]
+        }
+    except ImportError:
+        return {"threads": "threadpoolctl not installed"}
+
+
+def _other_dtype(spark, source_frame, label, names, dtype, fmap, lr, args, blocks, theta):
+    """Build the same data in ``dtype``, time GD on it, compare J and ∇J with the main run."""
+    from sparklr.objective import LogisticObjective
+    from sparklr.spark.blocks import BlockSet
+
+    t0 = time.perf_counter()
+    other = BlockSet(spark, source_frame(), label, names, dtype=dtype).build()
+    load = time.perf_counter() - t0
+    try:
+        obj = LogisticObjective(other, fmap)
+        laps, _ = _gd_iteration_times(obj, len(names) + 1, lr, args.iterations, args.warmup)
+        main_obj = LogisticObjective(blocks, fmap)
+        errs = []
+        for th in (np.zeros(len(names) + 1), theta):
+            a = main_obj.evaluate(th)
+            b = obj.evaluate(th)
+            errs.append(
+                {
+                    "loss_rel": abs(a.loss - b.loss) / abs(a.loss),
+                    "grad_rel": float(np.linalg.norm(a.grad - b.grad) / np.linalg.norm(a.grad)),
+                }
+            )
+        return {
+            "dtype": dtype,
+            "load_seconds": load,
+            "iteration_seconds": _median(laps),
+            "error_at_theta0": errs[0],
+            "error_at_theta_k": errs[1],
+            "block_bytes": other.block_bytes,
+        }
+    finally:
+        other.unpersist()
+
+
+def _sparklr_memory(blocks) -> dict:
+    files = blocks._meta_rdd.mapPartitions(_file_probe).collect()
+    per_executor: dict[str, int] = {}
+    for host, root, size in files:
+        key = f"{host}:{root}"
+        per_executor[key] = per_executor.get(key, 0) + size
+    workers: dict[int, dict] = {}
+    for _ in range(4):  # several probes: any idle worker may take any task
+        for pid, status, opened in blocks._meta_rdd.mapPartitions(_rss_probe).collect():
+            workers[pid] = {"status": status, "blocks_mapped": opened}
+    raw = blocks.block_bytes
+    anon = [w["status"].get("RssAnon") for w in workers.values()]
+    sc = blocks.spark.sparkContext
+    jvm_bytes = _rdd_storage_bytes(sc, blocks._meta_rdd.id())
+    held = max(per_executor.values()) if per_executor else None
+    return {
+        "raw_block_bytes": raw,
+        "block_file_bytes_per_executor": per_executor,
+        "held_bytes_max_executor": held,
+        "raw_bytes_max_executor": raw,  # local mode: one executor holds every block
+        "python_workers": {str(k): v for k, v in workers.items()},
+        "python_workers_rss_anon_sum": sum(a for a in anon if a) if all(anon) else None,
+        "jvm_meta_rdd_bytes": jvm_bytes,
+    }
+
+
+def _rdd_storage_bytes(sc, rdd_id: int | None) -> dict:
+    out = {"memory": 0, "disk": 0, "found": False}
+    for info in sc._jsc.sc().getRDDStorageInfo():
+        if rdd_id is None or info.id() == rdd_id:
+            out["memory"] += int(info.memSize())
+            out["disk"] += int(info.diskSize())
+            out["found"] = True
+    return out
+
+
+def _sklearn(X: np.ndarray, y: np.ndarray) -> dict:
+    try:
+        from sklearn.linear_model import LogisticRegression
+    except ImportError:
+        return {"error": "scikit-learn not installed"}
+    mu = X.mean(axis=0)
+    sd = X.std(axis=0, ddof=1)
+    Xs = (X - mu) / np.where(sd > 0, sd, 1.0)
+    # C = ∞: no penalty (penalty=None is deprecated in scikit-learn 1.8).
+    model = LogisticRegression(C=np.inf, solver="lbfgs", max_iter=1000, tol=1e-6)
+    t0 = time.perf_counter()
+    model.fit(Xs, y)
+    seconds = time.perf_counter() - t0
+    del Xs
+    return {"fit_seconds": seconds, "iterations": int(model.n_iter_[0]), "tol": 1e-6}
+
+
+def _overhead(spark, args, lr_rows: int) -> dict:
+    """Per-iteration cost on a tiny dataset vs an empty job, same number of partitions."""
+    from sparklr.spark.blocks import BlockSet
+    from sparklr.spark.data import select_columns
+    from sparklr.spark.synthetic import feature_names, synthetic_frame
+
+    sc = spark.sparkContext
+    p = args.partitions
+    names = feature_names(args.features)
+    raw, _ = synthetic_frame(spark, lr_rows, args.features, p, args.seed + 1)
+    frame, _ = select_columns(raw, "label", names)
+    tiny = BlockSet(spark, frame, "label", names, dtype=args.dtype).build()
+    repeats = max(args.iterations, 10)
+    try:
+        w = np.zeros(len(names))
+        sums_times = _timed(lambda: tiny.sums(w, 0.0), repeats, max(args.warmup, 2))
+        cached = sc.parallelize(range(p), p).cache()
+        cached.count()
+        empty_py = _timed(
+            lambda: cached.mapPartitions(lambda it: [sum(1 for _ in it)]).collect(),
+            repeats,
+            2,
+        )
+        empty_jvm = _timed(cached.count, repeats, 2)
+        cached.unpersist()
+    finally:
+        tiny.unpersist()
+    return {
+        "tiny_rows": lr_rows,
+        "partitions": p,
+        "sparklr_sums_seconds": _median(sums_times),
+        "sparklr_sums_seconds_min": min(sums_times),
+        "empty_python_job_seconds": _median(empty_py),
+        "empty_python_job_seconds_min": min(empty_py),
+        "empty_jvm_count_seconds": _median(empty_jvm),
+    }
+
+
+def _mllib(spark, source_frame, label, names, args) -> dict:
+    from pyspark.ml.classification import LogisticRegression
+    from pyspark.ml.feature import VectorAssembler
+
+    sc = spark.sparkContext
+    t0 = time.perf_counter()
+    assembled = (
+        VectorAssembler(inputCols=names, outputCol="features")
+        .transform(source_frame())
+        .select(label, "features")
+        .cache()
+    )
+    assembled.count()
+    load = time.perf_counter() - t0
+    storage = _rdd_storage_bytes(sc, None)
+
+    def fit(max_iter: int, tol: float):
+        est = LogisticRegression(
+            featuresCol="features",
+            labelCol=label,
+            maxIter=max_iter,
+            regParam=0.0,
+            elasticNetParam=0.0,
+            standardization=True,
+            tol=tol,
+        )
+        t = time.perf_counter()
+        model = est.fit(assembled)
+        seconds = time.perf_counter() - t
+        history = model.summary.objectiveHistory
+        return seconds, int(model.summary.totalIterations), float(history[-1])
+
+    k = args.mllib_iterations
+    short_k = max(1, k // 2)
+    t_full, it_full, _ = fit(k, 0.0)
+    t_half, it_half, _ = fit(short_k, 0.0)
+    t_conv, it_conv, j_conv = fit(100, 1e-6)
+    assembled.unpersist()
+    marginal = (t_full - t_half) / (it_full - it_half) if it_full > it_half else None
+    return {
+        "load_seconds": load,
+        "storage": storage,
+        "fixed_iterations": k,
+        "fixed_fit_seconds": t_full,
+        "fixed_fit_iterations": it_full,
+        "iteration_seconds": t_full / max(it_full, 1),
+        "marginal_iteration_seconds": marginal,
+        "converged_fit_seconds": t_conv,
+        "converged_iterations": it_conv,
+        "converged_loss": j_conv,
+    }
+
+
+def _ratios(R: dict) -> dict:
+    s = R["sparklr"]["iteration_seconds"]
+    np_key = f"{R['sparklr']['dtype']}_iteration_seconds"
+    np_s = R["numpy"].get(np_key)
+    ml = R.get("mllib", {})
+    skipped_ml = R["skipped"].get("mllib", "MLlib not measured")
+    ov = R["overhead"]
+    mem = R["memory"]
+    out = {
+        "sparklr_over_numpy": _ratio(s, np_s, "sparklr not measured", "NumPy not measured"),
+        "sparklr_over_mllib_iteration": _ratio(
+            s, ml.get("iteration_seconds"), "sparklr not measured", skipped_ml
+        ),
+        "sparklr_over_mllib_marginal_iteration": _ratio(
+            s,
+            ml.get("marginal_iteration_seconds"),
+            "sparklr not measured",
+            skipped_ml if not ml else "MLlib's two fits ran the same number of iterations",
+        ),
+        "tiny_over_empty_job": _ratio(
+            ov["sparklr_sums_seconds"], ov["empty_python_job_seconds"], "tiny", "empty job"
+        ),
+        "load_sparklr_over_mllib": _ratio(
+            R["load"]["sparklr_seconds"], R["load"].get("mllib_seconds"), "load", skipped_ml
+        ),
+        "memory_over_raw": _ratio(
+            mem["held_bytes_max_executor"],
+            mem["raw_bytes_max_executor"],
+            "block files not found",
+            "no raw bytes",
+        ),
+    }
+    for key, value in out.items():
+        value["target"] = TARGETS.get(key)
+    return out
+
+
+# --------------------------------------------------------------------------- printing
+
+
+def _fmt_s(v: float | None) -> str:
+    return "n/a" if v is None else f"{v:.4f} s"
+
+
+def _fmt_b(v: int | None) -> str:
+    return "n/a" if v is None else f"{v / 2**20:,.1f} MiB"
+
+
+def format_table(R: dict) -> str:
+    st = R["setup"]
+    sk = R["skipped"]
+    lines = [
+        f"sparklr benchmark: {st['rows']:,} rows x {st['features']} features, "
+        f"{st['partitions']} partitions, {st['master']}, dtype {st['dtype']}, "
+        f"source {st['source']}",
+        f"  load average at start {st['loadavg_start'][0]:.1f}, at end "
+        f"{st.get('loadavg_end', [float('nan')])[0]:.1f} on {st['cpus']} CPUs; "
+        f"medians of {st['iterations']} iterations after {st['warmup']} warm-up",
+        "",
+        f"{'measurement':<52} {'value':>16}",
+        "-" * 69,
+    ]
+
+    def row(name: str, value: str) -> None:
+        lines.append(f"{name:<52} {value:>16}")
+
+    sp = R["sparklr"]
+    row(f"sparklr GD iteration ({sp['dtype']})", _fmt_s(sp["iteration_seconds"]))
+    row("  of which kernel, slowest task", _fmt_s(sp["task_kernel_seconds_max"]))
+    row("  task body, slowest task", _fmt_s(sp["task_body_seconds_max"]))
+    row(
+        "  Python workers seen / blocks remapped",
+        f"{sp['python_workers_seen']} / {sp['blocks_remapped_after_warmup']}",
+    )
+    nm = R["numpy"]
+    row("NumPy GD iteration, one block (float64)", _fmt_s(nm["float64_iteration_seconds"]))
+    row("NumPy GD iteration, one block (float32)", _fmt_s(nm["float32_iteration_seconds"]))
+    row("NumPy naive step X@w, sigma, X'r (float64)", _fmt_s(nm["naive_step_seconds"]))
+    ag = R["agreement_sparklr_vs_numpy"]
+    row("sparklr vs NumPy sums: rel. diff J / grad", f"{ag['loss_rel']:.1e} / {ag['grad_rel']:.1e}")
+    od = R.get("other_dtype")
+    if od:
+        row(f"sparklr GD iteration ({od['dtype']} blocks)", _fmt_s(od["iteration_seconds"]))
+        e = od["error_at_theta_k"]
+        row(
+            f"  {od['dtype']} vs {sp['dtype']}: rel. err J / grad",
+            f"{e['loss_rel']:.1e} / {e['grad_rel']:.1e}",
+        )
+    else:
+        row("sparklr other dtype", f"n/a ({sk.get('float32', '')})")
+    ml = R.get("mllib")
+    if ml:
+        row(
+            f"MLlib LR per iteration (maxIter {ml['fixed_iterations']}, fit/iters)",
+            _fmt_s(ml["iteration_seconds"]),
+        )
+        row("MLlib LR marginal iteration (two fits)", _fmt_s(ml["marginal_iteration_seconds"]))
+        row(
+            f"MLlib LR to convergence ({ml['converged_iterations']} iterations)",
+            _fmt_s(ml["converged_fit_seconds"]),
+        )
+    else:
+        row("MLlib LogisticRegression", f"n/a ({sk.get('mllib', '')})")
+    sl = R.get("sklearn")
+    if sl and "fit_seconds" in sl:
+        row(
+            f"scikit-learn lbfgs to convergence ({sl['iterations']} iterations)",
+            _fmt_s(sl["fit_seconds"]),
+        )
+    else:
+        row("scikit-learn lbfgs", f"n/a ({sk.get('sklearn', '')})")
+    ld = R["load"]
+    row("load to ready blocks: sparklr (read + build)", _fmt_s(ld["sparklr_seconds"]))
+    row("load: MLlib (read + VectorAssembler + cache + count)", _fmt_s(ld.get("mllib_seconds")))
+    mem = R["memory"]
+    row("memory: raw block bytes", _fmt_b(mem["raw_block_bytes"]))
+    row("memory: sparklr block files, largest executor", _fmt_b(mem["held_bytes_max_executor"]))
+    row("memory: Python workers' private RSS, sum", _fmt_b(mem["python_workers_rss_anon_sum"]))
+    if ml:
+        row(
+            "memory: MLlib cached storage (memory + disk)",
+            _fmt_b(ml["storage"]["memory"] + ml["storage"]["disk"]),
+        )
+    ov = R["overhead"]
+    row(f"overhead: sparklr sums, {ov['tiny_rows']} rows", _fmt_s(ov["sparklr_sums_seconds"]))
+    row(
+        f"overhead: empty Python job, {ov['partitions']} partitions",
+        _fmt_s(ov["empty_python_job_seconds"]),
+    )
+    row("overhead: empty JVM count", _fmt_s(ov["empty_jvm_count_seconds"]))
+    lines += ["", f"{'ratio':<40} {'value':>8} {'target':>8}  note", "-" * 69]
+    for key, r in R["ratios"].items():
+        value = "n/a" if r["value"] is None else f"{r['value']:.2f}"
+        target = "" if r["target"] is None else f"<= {r['target']}"
+        note = "" if r["value"] is not None else r["reason"]
+        if r["value"] is not None and r["target"] is not None:
+            note = "met" if r["value"] <= r["target"] else "MISSED"
+        lines.append(f"{key:<40} {value:>8} {target:>8}  {note}")
+    return "\n".join(lines)
+
+
+def dumps(result: dict) -> str:
+    return json.dumps(result, indent=2, default=str)
