@@ -531,7 +531,7 @@ def _overhead(spark, args, lr_rows: int) -> dict:
     raw, _ = synthetic_frame(spark, lr_rows, args.features, p, args.seed + 1)
     frame, _ = select_columns(raw, "label", names)
     tiny = BlockSet(spark, frame, "label", names, dtype=args.dtype).build()
-    repeats = max(args.iterations, 10)
+    repeats = max(args.iterations, 5)
     try:
         w = np.zeros(len(names))
         sums_times = _timed(lambda: tiny.sums(w, 0.0), repeats, max(args.warmup, 2))
