@@ -177,7 +177,8 @@ def _ratio(num: float | None, den: float | None, why_num: str, why_den: str) -> 
 
 
 def _rss_probe(rows):
-    """Executor side: this Python worker's pid, private (anonymous) and file-backed RSS."""
+    """Executor side: this Python worker's pid, private (anonymous) and file-backed RSS, and
+    the number of BLAS threads it runs (should be spark.task.cpus)."""
     list(rows)
     from sparklr.spark import blocks as _blocks
 
@@ -189,6 +190,12 @@ def _rss_probe(rows):
                 if key in ("RssAnon", "RssFile", "VmRSS"):
                     status[key] = int(value.split()[0]) * 1024
     except OSError:
+        pass
+    try:
+        from threadpoolctl import threadpool_info
+
+        status["blas_threads"] = max((p["num_threads"] for p in threadpool_info()), default=0)
+    except ImportError:
         pass
     yield (os.getpid(), status, len(_blocks._OPEN_BLOCKS))
 
@@ -478,6 +485,7 @@ def _sparklr_memory(blocks) -> dict:
             workers[pid] = {"status": status, "blocks_mapped": opened}
     raw = blocks.block_bytes
     anon = [w["status"].get("RssAnon") for w in workers.values()]
+    blas = sorted({w["status"].get("blas_threads") for w in workers.values()} - {None})
     sc = blocks.spark.sparkContext
     jvm_bytes = _rdd_storage_bytes(sc, blocks._meta_rdd.id())
     held = max(per_executor.values()) if per_executor else None
@@ -488,6 +496,7 @@ def _sparklr_memory(blocks) -> dict:
         "raw_bytes_max_executor": raw,  # local mode: one executor holds every block
         "python_workers": {str(k): v for k, v in workers.items()},
         "python_workers_rss_anon_sum": sum(a for a in anon if a) if all(anon) else None,
+        "python_workers_blas_threads": blas,
         "jvm_meta_rdd_bytes": jvm_bytes,
     }
 
@@ -727,7 +736,12 @@ def format_table(R: dict) -> str:
     mem = R["memory"]
     row("memory: raw block bytes", _fmt_b(mem["raw_block_bytes"]))
     row("memory: sparklr block files, largest executor", _fmt_b(mem["held_bytes_max_executor"]))
-    row("memory: Python workers' private RSS, sum", _fmt_b(mem["python_workers_rss_anon_sum"]))
+    row(
+        f"memory: {len(mem['python_workers'])} Python workers' private RSS, sum",
+        _fmt_b(mem["python_workers_rss_anon_sum"]),
+    )
+    blas = ", ".join(map(str, mem["python_workers_blas_threads"]))
+    row("Python workers' BLAS threads", blas or "n/a")
     if ml:
         row(
             "memory: MLlib cached storage (memory + disk)",
