@@ -224,7 +224,8 @@ def run_benchmark(args: argparse.Namespace) -> dict[str, Any]:
         # MLlib's cache must fit in storage memory for a fair comparison.
         "spark.sql.files.maxPartitionBytes": str(8 << 30),
         "spark.sql.files.minPartitionNum": str(args.partitions),
-        "spark.sql.execution.arrow.maxRecordsPerBatch": "10000",
+        # --source generator: the NumPy baseline collects the data with toArrow().
+        "spark.driver.maxResultSize": "0",
     }
     if is_local_master(args.master):
         conf["spark.driver.memory"] = args.driver_memory
@@ -300,7 +301,15 @@ def _run(spark, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     R["setup"]["features"] = n
     R["setup"]["partitions"] = blocks.partitions
     R["setup"]["rows_per_block"] = [m.rows for m in blocks.metas]
-    R["load"] = {"sparklr_seconds": load_sparklr}
+    from sparklr.spark.blocks import BUILD_PHASES
+
+    slowest = max(blocks.metas, key=lambda m: sum(m.seconds) if m.seconds else 0.0)
+    R["load"] = {
+        "sparklr_seconds": load_sparklr,
+        "sparklr_build_phases_slowest_block": dict(
+            zip(BUILD_PHASES, slowest.seconds, strict=False)
+        ),
+    }
     log.info("sparklr blocks ready: %d rows in %d blocks", blocks.rows, blocks.partitions)
 
     fmap = FeatureMap.from_moments(blocks.moments, True)
@@ -732,6 +741,12 @@ def format_table(R: dict) -> str:
         row("scikit-learn lbfgs", f"n/a ({sk.get('sklearn', '')})")
     ld = R["load"]
     row("load to ready blocks: sparklr (read + build)", _fmt_s(ld["sparklr_seconds"]))
+    phases = ld.get("sparklr_build_phases_slowest_block") or {}
+    if phases:
+        row(
+            "  slowest block: " + " / ".join(k.replace("_and_", "+") for k in phases),
+            " / ".join(f"{v:.1f}" for v in phases.values()) + " s",
+        )
     row("load: MLlib (read + VectorAssembler + cache + count)", _fmt_s(ld.get("mllib_seconds")))
     mem = R["memory"]
     row("memory: raw block bytes", _fmt_b(mem["raw_block_bytes"]))
