@@ -13,11 +13,13 @@ scikit-learn baselines read the same Parquet files with pyarrow on the driver (w
 Measured (per-iteration figures are medians over ``--iterations`` timed iterations after
 ``--warmup`` untimed ones):
 
-* sparklr GD iteration: :func:`~sparklr.optimizers.gradient_descent` over
-  :class:`~sparklr.spark.blocks.BlockSet` (resident blocks), standardized; with the seconds the
-  tasks spent in the kernel, the Python workers seen and whether any block had to be remapped;
-* NumPy GD iteration: the same optimizer over one in-memory block (float64 and float32), and
-  the naive X@w / σ / Xᵀr step for reference;
+* sparklr GD iteration: θ ← θ − α∇J(θ) with J a :class:`~sparklr.objective.LogisticObjective`
+  (standardized) over :class:`~sparklr.spark.blocks.BlockSet` (resident blocks); with the
+  seconds the tasks spent in the kernel, the Python workers seen and whether any block had to
+  be remapped;
+* NumPy GD iteration: the same iteration over one in-memory block (float64 and float32),
+  interleaved with sparklr's iterations (one of each in turn) so that machine noise hits both
+  alike; and the naive X@w / σ / Xᵀr step for reference;
 * MLlib ``LogisticRegression`` (regParam 0, standardization on): fit time / iterations with
   ``maxIter`` fixed, the marginal cost of an iteration (two fits), and the fit to convergence;
 * scikit-learn lbfgs (unpenalized, on standardized X) to convergence, if installed;
@@ -164,6 +166,27 @@ def _gd_iteration_times(objective, n_params: int, lr: float, iterations: int, wa
     marks = [t0, *stamps]
     laps = [b - a for a, b in itertools.pairwise(marks)]
     return laps[warmup : warmup + iterations], state
+
+
+def _interleaved_gd(objectives: dict, n_params: int, lr: float, iterations: int, warmup: int):
+    """GD iterations (θ ← θ − α ∇J(θ), one evaluation each, as :mod:`sparklr.optimizers.gd`)
+    of several objectives, taken in turn, so that a noisy machine slows all of them alike.
+    Returns per-objective lap seconds (after ``warmup``) and final (θ, J)."""
+    theta0 = np.random.default_rng(0).standard_normal(n_params) * 0.01
+    theta0[-1] = 0.0
+    thetas = {name: theta0.copy() for name in objectives}
+    laps: dict[str, list[float]] = {name: [] for name in objectives}
+    losses: dict[str, float] = {}
+    for k in range(warmup + iterations):
+        for name, objective in objectives.items():
+            t0 = time.perf_counter()
+            ev = objective.evaluate(thetas[name])
+            thetas[name] = thetas[name] - lr * ev.grad
+            lap = time.perf_counter() - t0
+            losses[name] = ev.loss
+            if k >= warmup:
+                laps[name].append(lap)
+    return laps, thetas, losses
 
 
 def _ratio(num: float | None, den: float | None, why_num: str, why_den: str) -> dict:
@@ -316,7 +339,10 @@ def _run(spark, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     objective = LogisticObjective(blocks, fmap)
     lr = 1.0 / objective.lipschitz(blocks.moments)
 
-    # ---------------------------------------------------------------- sparklr GD
+    # ---------------------------------------------------------------- GD: sparklr vs NumPy
+    from sparklr.objective import InMemorySource
+
+    X, y = _driver_matrix(spark, parquet_path, source_frame, label, names)
     reports: list = []
     original_sums = blocks.sums
 
@@ -326,7 +352,14 @@ def _run(spark, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
         return out
 
     blocks.sums = recording_sums  # type: ignore[method-assign]
-    laps, state = _gd_iteration_times(objective, n + 1, lr, args.iterations, args.warmup)
+    X32 = X.astype(np.float32)
+    objectives = {
+        "sparklr": objective,
+        "numpy_float64": LogisticObjective(InMemorySource((X, y)), fmap),
+        "numpy_float32": LogisticObjective(InMemorySource((X32, y)), fmap),
+    }
+    laps, thetas, losses = _interleaved_gd(objectives, n + 1, lr, args.iterations, args.warmup)
+    del objectives, X32
     blocks.sums = original_sums  # type: ignore[method-assign]
     timed = reports[args.warmup : args.warmup + args.iterations]
     kernel = [max(r.kernel_seconds for r in rep) for rep in timed]
@@ -334,19 +367,27 @@ def _run(spark, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     pids = sorted({r.pid for rep in reports for r in rep})
     R["sparklr"] = {
         "dtype": args.dtype,
-        "iteration_seconds": _median(laps),
-        "iteration_seconds_min": min(laps),
-        "iteration_laps": laps,
+        "iteration_seconds": _median(laps["sparklr"]),
+        "iteration_seconds_min": min(laps["sparklr"]),
+        "iteration_laps": laps["sparklr"],
         "task_kernel_seconds_max": _median(kernel),
         "task_body_seconds_max": _median(body),
         "python_workers_seen": len(pids),
         "blocks_remapped_after_warmup": sum(r.opened for rep in timed for r in rep),
         "learning_rate": lr,
-        "final_loss": state.history[-1].loss,
+        "final_loss": losses["sparklr"],
     }
+    R["numpy"] = {"blas": _blas_info()}
+    for dt in ("float64", "float32"):
+        R["numpy"][f"{dt}_iteration_seconds"] = _median(laps[f"numpy_{dt}"])
+        R["numpy"][f"{dt}_iteration_seconds_min"] = min(laps[f"numpy_{dt}"])
+        R["numpy"][f"{dt}_iteration_laps"] = laps[f"numpy_{dt}"]
 
     # ---------------------------------------------------------------- NumPy, float32, sklearn
-    _baselines(R, spark, args, parquet_path, source_frame, label, names, blocks, fmap, lr, state)
+    _baselines(
+        R, spark, args, source_frame, label, names, blocks, fmap, lr, thetas["sparklr"], X, y
+    )
+    del X, y
 
     # ---------------------------------------------------------------- overhead
     R["overhead"] = _overhead(spark, args, lr_rows=args.tiny_rows)
@@ -364,15 +405,12 @@ def _run(spark, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     return R
 
 
-def _baselines(R, spark, args, parquet_path, source_frame, label, names, blocks, fmap, lr, state):
-    """NumPy and scikit-learn on the driver-side copy of the data, and the other dtype."""
-    from sparklr.objective import InMemorySource, LogisticObjective
+def _baselines(R, spark, args, source_frame, label, names, blocks, fmap, lr, theta, X, y):
+    """Agreement with NumPy, the naive NumPy step, the other dtype, memory, scikit-learn."""
+    from sparklr.objective import InMemorySource
 
     n = blocks.n_features
-    X, y = _driver_matrix(spark, parquet_path, source_frame, label, names)
-
-    theta_check = state.theta
-    w_chk, b_chk = fmap.to_raw(theta_check)
+    w_chk, b_chk = fmap.to_raw(theta)
     ref = InMemorySource((X, y)).sums(w_chk, b_chk)
     got = blocks.sums(w_chk, b_chk)
     R["agreement_sparklr_vs_numpy"] = {
@@ -380,14 +418,6 @@ def _baselines(R, spark, args, parquet_path, source_frame, label, names, blocks,
         "grad_rel": float(np.linalg.norm(got.grad_w - ref.grad_w) / np.linalg.norm(ref.grad_w)),
         "rows_equal": got.rows == ref.rows == X.shape[0],
     }
-    R["numpy"] = {"blas": _blas_info()}
-    for dt in ("float64", "float32"):
-        Xd = X if dt == "float64" else X.astype(np.float32)
-        obj_np = LogisticObjective(InMemorySource((Xd, y)), fmap)
-        laps_np, _ = _gd_iteration_times(obj_np, n + 1, lr, args.iterations, args.warmup)
-        R["numpy"][f"{dt}_iteration_seconds"] = _median(laps_np)
-        R["numpy"][f"{dt}_iteration_seconds_min"] = min(laps_np)
-        del Xd, obj_np
     w0 = np.random.default_rng(1).standard_normal(n) * 0.01
 
     def naive():
@@ -404,7 +434,7 @@ def _baselines(R, spark, args, parquet_path, source_frame, label, names, blocks,
         R["skipped"]["float32"] = "--skip-float32"
     else:
         R["other_dtype"] = _other_dtype(
-            spark, source_frame, label, names, other, fmap, lr, args, blocks, state.theta
+            spark, source_frame, label, names, other, fmap, lr, args, blocks, theta
         )
 
     # ---------------------------------------------------------------- memory
@@ -550,20 +580,26 @@ def _overhead(spark, args, lr_rows: int) -> dict:
     frame, _ = select_columns(raw, "label", names)
     tiny = BlockSet(spark, frame, "label", names, dtype=args.dtype).build()
     repeats = max(args.iterations, 5)
+    cached = sc.parallelize(range(p), p).cache()
+    cached.count()
+    w = np.zeros(len(names))
+    jobs = {
+        "sums": lambda: tiny.sums(w, 0.0),
+        "empty_py": lambda: cached.mapPartitions(lambda it: [sum(1 for _ in it)]).collect(),
+        "empty_jvm": cached.count,
+    }
+    times: dict[str, list[float]] = {k: [] for k in jobs}
     try:
-        w = np.zeros(len(names))
-        sums_times = _timed(lambda: tiny.sums(w, 0.0), repeats, max(args.warmup, 2))
-        cached = sc.parallelize(range(p), p).cache()
-        cached.count()
-        empty_py = _timed(
-            lambda: cached.mapPartitions(lambda it: [sum(1 for _ in it)]).collect(),
-            repeats,
-            2,
-        )
-        empty_jvm = _timed(cached.count, repeats, 2)
-        cached.unpersist()
+        for k in range(max(args.warmup, 2) + repeats):  # interleaved, as the GD comparison
+            for name, job in jobs.items():
+                t0 = time.perf_counter()
+                job()
+                if k >= max(args.warmup, 2):
+                    times[name].append(time.perf_counter() - t0)
     finally:
+        cached.unpersist()
         tiny.unpersist()
+    sums_times, empty_py, empty_jvm = times["sums"], times["empty_py"], times["empty_jvm"]
     return {
         "tiny_rows": lr_rows,
         "partitions": p,
