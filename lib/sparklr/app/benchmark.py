@@ -342,7 +342,7 @@ def _run(spark, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     # ---------------------------------------------------------------- GD: sparklr vs NumPy
     from sparklr.objective import InMemorySource
 
-    X, y = _driver_matrix(spark, parquet_path, source_frame, label, names)
+    X, y = _driver_matrix(spark, parquet_path, source_frame, label, names, blocks, args.master)
     reports: list = []
     original_sums = blocks.sums
 
@@ -449,8 +449,29 @@ def _baselines(R, spark, args, source_frame, label, names, blocks, fmap, lr, the
             R["skipped"]["sklearn"] = R["sklearn"]["error"]
 
 
-def _driver_matrix(spark, parquet_path, source_frame, label, names):
-    """The whole dataset as one in-memory block on the driver (benchmark baselines only)."""
+def _driver_matrix(spark, parquet_path, source_frame, label, names, blocks=None, master=""):
+    """The whole dataset as one in-memory block on the driver (benchmark baselines only):
+    read from the Parquet files; or, for generated data under a local master, concatenated
+    from the block files themselves (same machine; float64 blocks only); else a driver-side
+    ``toArrow()`` (which needs the driver heap to hold the whole dataset)."""
+    from sparklr.spark.session import is_local_master
+
+    if (
+        parquet_path is None
+        and blocks is not None
+        and is_local_master(master)
+        and blocks.dtype == "float64"
+    ):
+        m = blocks.rows
+        X = np.empty((m, blocks.n_features), dtype=np.float64)
+        y = np.empty(m, dtype=np.float64)
+        offset = 0
+        for meta in blocks.metas:
+            if meta.rows:
+                X[offset : offset + meta.rows] = np.load(f"{meta.path}.X.npy", mmap_mode="r")
+                y[offset : offset + meta.rows] = np.load(f"{meta.path}.y.npy")
+                offset += meta.rows
+        return X, y
     if parquet_path is not None:
         import pyarrow.parquet as pq
 
