@@ -346,8 +346,8 @@ def _run(spark, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     reports: list = []
     original_sums = blocks.sums
 
-    def recording_sums(w, b, *, hessian=False):
-        out = original_sums(w, b, hessian=hessian)
+    def recording_sums(w, b, **options):
+        out = original_sums(w, b, **options)
         reports.append(list(blocks.last_reports))
         return out
 
