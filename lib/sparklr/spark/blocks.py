@@ -15,7 +15,9 @@ executor,
 The RDD of those rows is cached. Its partitions live in the block manager of the executor
 that wrote the files, so Spark schedules later tasks on partition p there (PROCESS_LOCAL).
 
-Iteration (:meth:`BlockSet.sums`, one Spark job): broadcast (w, b); each task takes its row,
+Iteration (:meth:`BlockSet.sums`, one Spark job): ship (w, b) to the executors (inside the
+task closure, which Spark broadcasts once per stage, or as an explicit Broadcast when the
+vector is large, see ``INLINE_PARAMS_MAX_BYTES``); each task takes its row,
 memory-maps X_p and y_p (the page cache holds one copy per executor, shared by all its Python
 workers, and nothing is copied from the JVM), and returns the block's
 :class:`~sparklr.kernels.BlockSums`; the driver collects them in partition order and adds
@@ -32,7 +34,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import mmap as mmap_module
 import os
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -55,7 +59,8 @@ META_SCHEMA = (
     "partition int, path string, host string, rows long, dropped long, "
     "nonfinite long, nonfinite_example string, bad_labels long, bad_label_example string, "
     "positives double, mean binary, scatter binary, "
-    "bad_weights long, bad_weight_example string, weight_sum double, weight_sq_sum double"
+    "bad_weights long, bad_weight_example string, weight_sum double, weight_sq_sum double, "
+    "seconds array<double>"
 )
 
 
@@ -75,6 +80,9 @@ class BlockMeta:
     moments: FeatureMoments
     bad_weights: int = 0
     bad_weight_example: str = ""
+    #: Build seconds per phase (BUILD_PHASES): receiving the Arrow batches from the JVM,
+    #: copying them into the block, checks + statistics, writing the files.
+    seconds: tuple[float, ...] = ()
 
 
 def _local_root() -> str:
@@ -88,6 +96,24 @@ def _describe_nonfinite(X: np.ndarray, y: np.ndarray, row: int, names: list[str]
     return f"partition {pid} row {row}: feature {names[col]!r} = {X[row, col]}"
 
 
+def _fill_block(chunks: list[pa.RecordBatch], X: np.ndarray, y: np.ndarray) -> None:
+    """Copy Arrow batches [label, features...] into X (row-major) and y, batch by batch: each
+    batch is assembled column by column in a small buffer that stays in cache, then copied into
+    X as one contiguous run of rows (no strided writes over the whole block)."""
+    n = X.shape[1]
+    offset = 0
+    for batch in chunks:
+        k = batch.num_rows
+        if k == 0:
+            continue
+        y[offset : offset + k] = batch.column(0).to_numpy(zero_copy_only=False)
+        buf = np.empty((k, n), dtype=X.dtype)
+        for j in range(n):
+            buf[:, j] = batch.column(j + 1).to_numpy(zero_copy_only=False)
+        X[offset : offset + k] = buf
+        offset += k
+
+
 def _build_partition(
     batches: Iterator[pa.RecordBatch],
     *,
@@ -97,64 +123,84 @@ def _build_partition(
     drop_invalid: bool,
     weight: str = "",
 ) -> Iterator[pa.RecordBatch]:
-    """mapInArrow body: Arrow batches of one partition → resident block files + one meta row."""
+    """mapInArrow body: Arrow batches of one partition → resident block files + one meta row.
+
+    X_p is written straight into its (temporary) .npy file through a shared memory map, so the
+    block goes to the page cache once, with no private copy; the file is renamed into place
+    only when complete."""
+    t0 = time.perf_counter()
     pid = TaskContext.get().partitionId()
     n = len(feature_names)
     chunks = list(batches)
+    t_read = time.perf_counter()
     m_p = sum(batch.num_rows for batch in chunks)
-    X = np.empty((m_p, n), dtype=dtype)
-    y = np.empty(m_p, dtype=np.float64)
-    offset = 0
-    for batch in chunks:
-        k = batch.num_rows
-        y[offset : offset + k] = batch.column(0).to_numpy(zero_copy_only=False)
-        for j in range(n):
-            X[offset : offset + k, j] = batch.column(j + 1).to_numpy(zero_copy_only=False)
-        offset += k
-    v = None
-    if weight:
-        v = np.concatenate(
-            [b.column(n + 1).to_numpy(zero_copy_only=False) for b in chunks] or [np.empty(0)]
-        ).astype(np.float64)
-    del chunks
-
-    finite = np.isfinite(X).all(axis=1) & np.isfinite(y)
-    if v is not None:
-        finite &= np.isfinite(v)
-    nonfinite = int(m_p - np.count_nonzero(finite))
-    example = ""
-    if nonfinite:
-        row = int(np.flatnonzero(~finite)[0])
-        if v is not None and not np.isfinite(v[row]):
-            example = f"partition {pid} row {row}: weight {weight!r} = {v[row]}"
-        else:
-            example = _describe_nonfinite(X, y, row, feature_names, pid)
-    dropped = 0
-    if nonfinite and drop_invalid:
-        X, y = np.ascontiguousarray(X[finite]), y[finite]
-        v = None if v is None else v[finite]
-        dropped, m_p = nonfinite, int(np.count_nonzero(finite))
-    bad_weights, bad_weight_example = 0, ""
-    if v is not None:
-        negative = v < 0
-        bad_weights = int(np.count_nonzero(negative))
-        if bad_weights:
-            row = int(np.flatnonzero(negative)[0])
-            bad_weight_example = f"partition {pid} row {row}: {v[row]!r}"
-    bad = np.isfinite(y) & (y != 0.0) & (y != 1.0)
-    bad_labels = int(np.count_nonzero(bad))
-    bad_example = repr(float(y[np.flatnonzero(bad)[0]])) if bad_labels else ""
-    moments = FeatureMoments.of_block(X, np.nan_to_num(y), None if v is None else np.nan_to_num(v))
-
     directory = os.path.join(_local_root(), "sparklr-blocks", dataset_id)
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, f"part-{pid:05d}")
+    x_tmp = f"{path}.X.{uuid.uuid4().hex}.tmp.npy"
     if m_p:
-        arrays = [("X", X), ("y", y)] + ([] if v is None else [("v", v)])
-        for suffix, array in arrays:
-            tmp = f"{path}.{suffix}.{uuid.uuid4().hex}.tmp.npy"
-            np.save(tmp, array, allow_pickle=False)
-            os.replace(tmp, f"{path}.{suffix}.npy")
+        X = np.lib.format.open_memmap(x_tmp, mode="w+", dtype=dtype, shape=(m_p, n))
+    else:
+        X = np.empty((0, n), dtype=dtype)
+    y = np.empty(m_p, dtype=np.float64)
+    try:
+        _fill_block(chunks, X, y)
+        v = None
+        if weight:
+            v = np.concatenate(
+                [b.column(n + 1).to_numpy(zero_copy_only=False) for b in chunks] or [np.empty(0)]
+            ).astype(np.float64)
+        del chunks
+        t_copy = time.perf_counter()
+
+        finite = np.isfinite(X).all(axis=1) & np.isfinite(y)
+        if v is not None:
+            finite &= np.isfinite(v)
+        nonfinite = int(m_p - np.count_nonzero(finite))
+        example = ""
+        if nonfinite:
+            row = int(np.flatnonzero(~finite)[0])
+            if v is not None and not np.isfinite(v[row]):
+                example = f"partition {pid} row {row}: weight {weight!r} = {v[row]}"
+            else:
+                example = _describe_nonfinite(X, y, row, feature_names, pid)
+        dropped = 0
+        if nonfinite and drop_invalid:
+            kept = np.ascontiguousarray(X[finite])
+            y = y[finite]
+            v = None if v is None else v[finite]
+            dropped, m_p = nonfinite, int(np.count_nonzero(finite))
+            del X
+            os.remove(x_tmp)
+            X = kept
+            if m_p:
+                np.save(x_tmp, X, allow_pickle=False)
+        bad_weights, bad_weight_example = 0, ""
+        if v is not None:
+            negative = v < 0
+            bad_weights = int(np.count_nonzero(negative))
+            if bad_weights:
+                row = int(np.flatnonzero(negative)[0])
+                bad_weight_example = f"partition {pid} row {row}: {v[row]!r}"
+        bad = np.isfinite(y) & (y != 0.0) & (y != 1.0)
+        bad_labels = int(np.count_nonzero(bad))
+        bad_example = repr(float(y[np.flatnonzero(bad)[0]])) if bad_labels else ""
+        moments = FeatureMoments.of_block(
+            X, np.nan_to_num(y), None if v is None else np.nan_to_num(v)
+        )
+        t_stats = time.perf_counter()
+        del X
+        if m_p:
+            os.replace(x_tmp, f"{path}.X.npy")
+            for suffix, array in [("y", y)] + ([] if v is None else [("v", v)]):
+                tmp = f"{path}.{suffix}.{uuid.uuid4().hex}.tmp.npy"
+                np.save(tmp, array, allow_pickle=False)
+                os.replace(tmp, f"{path}.{suffix}.npy")
+    except BaseException:
+        if os.path.exists(x_tmp):
+            os.remove(x_tmp)
+        raise
+    t_end = time.perf_counter()
     yield pa.RecordBatch.from_pylist(
         [
             {
@@ -174,10 +220,15 @@ def _build_partition(
                 "bad_weight_example": bad_weight_example,
                 "weight_sum": moments.weight_sum,
                 "weight_sq_sum": moments.weight_sq_sum,
+                "seconds": [t_read - t0, t_copy - t_read, t_stats - t_copy, t_end - t_stats],
             }
         ],
         schema=_META_ARROW_SCHEMA,
     )
+
+
+#: What the build tasks spend their time on (seconds per block, see BlockMeta.seconds).
+BUILD_PHASES = ("receive", "copy", "check_and_stats", "write")
 
 
 _META_ARROW_SCHEMA = pa.schema(
@@ -198,26 +249,52 @@ _META_ARROW_SCHEMA = pa.schema(
         ("bad_weight_example", pa.string()),
         ("weight_sum", pa.float64()),
         ("weight_sq_sum", pa.float64()),
+        ("seconds", pa.list_(pa.float64())),
     ]
 )
 
-# Worker-side cache of memory-mapped blocks: path → (X, y). Only the current dataset is kept.
-_OPEN_BLOCKS: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+# Worker-side cache of memory-mapped blocks: path → (X, y, inode). A Python worker keeps the
+# mappings of the blocks it has served (any idle worker may get any partition); the pages are
+# the executor's page cache, shared by all its workers, so this costs address space, not memory.
+_OPEN_BLOCKS: dict[str, tuple[np.ndarray, np.ndarray, int]] = {}
 
 
-def _open_block(path: str) -> tuple[np.ndarray, np.ndarray] | None:
-    block = _OPEN_BLOCKS.get(path)
-    if block is not None:
-        return block
+def _map(file: str) -> np.ndarray:
+    """Memory-map a .npy file read-only, as a plain ndarray (not np.memmap: slicing and ufuncs
+    on a memmap go through Python-level hooks on every chunk), and ask the kernel to read ahead."""
+    mm = np.load(file, mmap_mode="r")
+    base = getattr(mm, "_mmap", None)
+    if base is not None and hasattr(base, "madvise") and hasattr(mmap_module, "MADV_WILLNEED"):
+        try:
+            base.madvise(mmap_module.MADV_WILLNEED)
+        except OSError:
+            pass
+    return mm.view(np.ndarray)
+
+
+def _open_block(path: str) -> tuple[np.ndarray, np.ndarray, bool] | None:
+    """(X, y, newly mapped) of the block at ``path``, memory-mapped once per worker; None when
+    its files are gone.
+
+    A file that was deleted (local directory cleaned, block removed) or replaced is a miss even
+    if this worker still maps the old inode: mappings of vanished files are dropped here, so
+    they do not keep the space alive."""
     x_file, y_file = f"{path}.X.npy", f"{path}.y.npy"
-    if not (os.path.exists(x_file) and os.path.exists(y_file)):
+    for cached in [p for p in _OPEN_BLOCKS if p != path]:
+        if not os.path.exists(f"{cached}.X.npy"):
+            del _OPEN_BLOCKS[cached]
+    try:
+        inode = os.stat(x_file).st_ino
+        os.stat(y_file)
+    except FileNotFoundError:
+        _OPEN_BLOCKS.pop(path, None)
         return None
-    dataset = os.path.dirname(path)
-    for stale in [p for p in _OPEN_BLOCKS if os.path.dirname(p) != dataset]:
-        del _OPEN_BLOCKS[stale]
-    block = (np.load(x_file, mmap_mode="r"), np.load(y_file, mmap_mode="r"))
-    _OPEN_BLOCKS[path] = block
-    return block
+    block = _OPEN_BLOCKS.get(path)
+    if block is not None and block[2] == inode:
+        return block[0], block[1], False
+    X, y = _map(x_file), _map(y_file)
+    _OPEN_BLOCKS[path] = (X, y, inode)
+    return X, y, True
 
 
 # Worker-side cache of memory-mapped weight vectors: path → v.
@@ -225,15 +302,17 @@ _OPEN_WEIGHTS: dict[str, np.ndarray] = {}
 
 
 def _open_weights(path: str) -> np.ndarray | None:
+    """The block's sample weights, memory-mapped once per worker; None when the file is gone."""
+    v_file = f"{path}.v.npy"
+    if not os.path.exists(v_file):
+        _OPEN_WEIGHTS.pop(path, None)
+        return None
     v = _OPEN_WEIGHTS.get(path)
     if v is None:
-        v_file = f"{path}.v.npy"
-        if not os.path.exists(v_file):
-            return None
         dataset = os.path.dirname(path)
         for stale in [p for p in _OPEN_WEIGHTS if os.path.dirname(p) != dataset]:
             del _OPEN_WEIGHTS[stale]
-        v = _OPEN_WEIGHTS[path] = np.load(v_file, mmap_mode="r")
+        v = _OPEN_WEIGHTS[path] = _map(v_file)
     return v
 
 
@@ -247,26 +326,76 @@ def _maybe_inject_fault(evaluation: int, partition: int) -> None:
         raise RuntimeError(f"injected fault (evaluation {evaluation}, partition {partition})")
 
 
-def _partition_sums(index: int, rows: Iterator, broadcast, n_features: int) -> Iterator:
+@dataclass(frozen=True)
+class TaskReport:
+    """How one task of an evaluation went (for benchmarks and diagnostics)."""
+
+    partition: int
+    pid: int
+    host: str
+    #: Seconds inside the task body: parameter lookup, block lookup/mapping and the kernel.
+    seconds: float
+    #: Seconds in :func:`~sparklr.kernels.block_sums` alone.
+    kernel_seconds: float
+    #: True when this worker had to (re)map the block's files in this task.
+    opened: bool
+    #: True when the block's files were missing.
+    missed: bool = False
+
+
+class _Inline:
+    """Parameters shipped inside the task closure instead of a Broadcast (same ``.value``)."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value):
+        self.value = value
+
+    def __getstate__(self):
+        return self.value
+
+    def __setstate__(self, state):
+        self.value = state
+
+
+#: (w, b) up to this many bytes travel inside the task closure: Spark already ships the
+#: closure once per stage as the task binary (itself a broadcast), so a separate Broadcast would
+#: only add a driver file, extra Py4J calls and an unpersist per iteration. Larger parameter
+#: vectors use an explicit Broadcast.
+INLINE_PARAMS_MAX_BYTES = 256 * 1024
+
+
+def _partition_sums(index: int, rows: Iterator, params, n_features: int) -> Iterator:
     rows = list(rows)  # consume the input fully, so the Python worker is reused
-    w, b, hessian, evaluation, class_weight = broadcast.value
+    started = time.perf_counter()
+    w, b, hessian, evaluation, class_weight = params.value
     _maybe_inject_fault(evaluation, index)
+    pid, host = os.getpid(), os.uname().nodename
     for row in rows:
         if row.rows == 0:
-            yield BlockSums.zeros(n_features, hessian)
+            elapsed = time.perf_counter() - started
+            yield (
+                BlockSums.zeros(n_features, hessian),
+                TaskReport(index, pid, host, elapsed, 0.0, False),
+            )
             continue
         block = _open_block(row.path)
         if block is None:
-            yield ("miss", index)
+            elapsed = time.perf_counter() - started
+            yield None, TaskReport(index, pid, host, elapsed, 0.0, False, missed=True)
             continue
-        X, y = block
+        X, y, opened = block
         v = None
         if row.weight_sum is not None:
             v = _open_weights(row.path)
             if v is None:
-                yield ("miss", index)
+                elapsed = time.perf_counter() - started
+                yield None, TaskReport(index, pid, host, elapsed, 0.0, opened, missed=True)
                 continue
-        yield block_sums(X, y, w, b, v, hessian=hessian, class_weight=class_weight)
+        t0 = time.perf_counter()
+        sums = block_sums(X, y, w, b, v, hessian=hessian, class_weight=class_weight)
+        t1 = time.perf_counter()
+        yield sums, TaskReport(index, pid, host, t1 - started, t1 - t0, opened)
 
 
 def _delete_blocks(rows: Iterator) -> Iterator[int]:
@@ -315,6 +444,8 @@ class BlockSet:
         self.drop_invalid = drop_invalid
         self.evaluations = 0
         self.rebuilds = 0
+        #: One :class:`TaskReport` per block from the latest :meth:`sums`.
+        self.last_reports: list[TaskReport] = []
         self._meta_rdd = None
         self.metas: list[BlockMeta] = []
         self._dataset_id = ""
@@ -365,6 +496,7 @@ class BlockSet:
             moments,
             row.bad_weights,
             row.bad_weight_example,
+            tuple(row.seconds or ()),
         )
 
     def _check(self) -> None:
@@ -453,36 +585,39 @@ class BlockSet:
         """Σ of :func:`~sparklr.kernels.block_sums` over all blocks: one Spark job."""
         self.evaluations += 1
         self._class_weight = class_weight
-        parts = self._run(w, b, hessian)
-        if any(isinstance(p, tuple) for p in parts):
-            missing = [p[1] for p in parts if isinstance(p, tuple)]
+        parts, reports = self._run(w, b, hessian)
+        missing = [r.partition for r in reports if r.missed]
+        if missing:
             log.warning(
                 "resident blocks missing for partitions %s; rebuilding from source", missing
             )
             self.rebuild()
-            parts = self._run(w, b, hessian)
-            if any(isinstance(p, tuple) for p in parts):
+            parts, reports = self._run(w, b, hessian)
+            if any(r.missed for r in reports):
                 raise RuntimeError("resident blocks still missing after a rebuild")
+        self.last_reports = reports
         return sum_in_order(parts, self.n_features, hessian)
 
-    def _run(self, w: np.ndarray, b: float, hessian: bool) -> list:
+    def _run(self, w: np.ndarray, b: float, hessian: bool) -> tuple[list, list[TaskReport]]:
         sc = self.spark.sparkContext
-        bc = sc.broadcast(
-            (
-                np.asarray(w, dtype=np.float64),
-                float(b),
-                hessian,
-                self.evaluations,
-                getattr(self, "_class_weight", None),
-            )
+        payload = (
+            np.asarray(w, dtype=np.float64),
+            float(b),
+            hessian,
+            self.evaluations,
+            getattr(self, "_class_weight", None),
         )
+        bc = sc.broadcast(payload) if payload[0].nbytes > INLINE_PARAMS_MAX_BYTES else None
+        params = bc if bc is not None else _Inline(payload)
         n = self.n_features
         try:
-            return self._meta_rdd.mapPartitionsWithIndex(
-                lambda i, rows: _partition_sums(i, rows, bc, n)
+            out = self._meta_rdd.mapPartitionsWithIndex(
+                lambda i, rows: _partition_sums(i, rows, params, n)
             ).collect()
         finally:
-            bc.unpersist()
+            if bc is not None:
+                bc.unpersist()
+        return [s for s, _ in out], [r for _, r in out]
 
     def rebuild(self) -> None:
         before = self.fingerprint()
