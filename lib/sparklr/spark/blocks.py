@@ -15,9 +15,8 @@ executor,
 The RDD of those rows is cached. Its partitions live in the block manager of the executor
 that wrote the files, so Spark schedules later tasks on partition p there (PROCESS_LOCAL).
 
-Iteration (:meth:`BlockSet.sums`, one Spark job): ship (w, b) to the executors (inside the
-task closure, which Spark broadcasts once per stage, or as an explicit Broadcast when the
-vector is large, see ``INLINE_PARAMS_MAX_BYTES``); each task takes its row,
+Iteration (:meth:`BlockSet.sums`, one Spark job): broadcast (w, b) (the previous iteration's
+broadcast is unpersisted); each task takes its row,
 memory-maps X_p and y_p (the page cache holds one copy per executor, shared by all its Python
 workers, and nothing is copied from the JVM), and returns the block's
 :class:`~sparklr.kernels.BlockSums`; the driver collects them in partition order and adds
@@ -343,28 +342,6 @@ class TaskReport:
     missed: bool = False
 
 
-class _Inline:
-    """Parameters shipped inside the task closure instead of a Broadcast (same ``.value``)."""
-
-    __slots__ = ("value",)
-
-    def __init__(self, value):
-        self.value = value
-
-    def __getstate__(self):
-        return self.value
-
-    def __setstate__(self, state):
-        self.value = state
-
-
-#: (w, b) up to this many bytes travel inside the task closure: Spark already ships the
-#: closure once per stage as the task binary (itself a broadcast), so a separate Broadcast would
-#: only add a driver file, extra Py4J calls and an unpersist per iteration. Larger parameter
-#: vectors use an explicit Broadcast.
-INLINE_PARAMS_MAX_BYTES = 256 * 1024
-
-
 def _partition_sums(index: int, rows: Iterator, params, n_features: int) -> Iterator:
     rows = list(rows)  # consume the input fully, so the Python worker is reused
     started = time.perf_counter()
@@ -607,16 +584,15 @@ class BlockSet:
             self.evaluations,
             getattr(self, "_class_weight", None),
         )
-        bc = sc.broadcast(payload) if payload[0].nbytes > INLINE_PARAMS_MAX_BYTES else None
-        params = bc if bc is not None else _Inline(payload)
+        # A new Broadcast per iteration, unpersisted as soon as the pass is done.
+        bc = sc.broadcast(payload)
         n = self.n_features
         try:
             out = self._meta_rdd.mapPartitionsWithIndex(
-                lambda i, rows: _partition_sums(i, rows, params, n)
+                lambda i, rows: _partition_sums(i, rows, bc, n)
             ).collect()
         finally:
-            if bc is not None:
-                bc.unpersist()
+            bc.unpersist()
         return [s for s, _ in out], [r for _, r in out]
 
     def rebuild(self) -> None:
