@@ -12,7 +12,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from sparklr.errors import DataError
+from sparklr.errors import DataError, first_message
 
 NUMERIC_TYPES = (T.NumericType, T.BooleanType)
 
@@ -32,9 +32,7 @@ def read_table(spark: SparkSession, path: str, fmt: str) -> DataFrame:
             raise DataError(f"input path {path} does not exist") from exc
         raise DataError(f"cannot read {path} as {fmt}: {message}") from exc
     except Exception as exc:  # Spark wraps format errors in Py4J/other errors
-        text = str(exc)
-        first = next((line for line in text.splitlines() if line.strip()), text)
-        raise DataError(f"cannot read {path} as {fmt}: {first[:300]}") from exc
+        raise DataError(f"cannot read {path} as {fmt}: {first_message(exc, 300)}") from exc
     if not df.columns:
         raise DataError(f"input {path} has no columns (is it really {fmt}?)")
     return df
