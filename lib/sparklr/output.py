@@ -70,8 +70,6 @@ def check_output_target(output: Path, overwrite: bool) -> None:
                 "(no model.json); refusing to replace it"
             )
     parent = output.parent
-    if parent.exists() and not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"output.path {output}: directory {parent} is not writable")
     for ancestor in [parent, *parent.parents]:
         if ancestor.exists():
             if not ancestor.is_dir():

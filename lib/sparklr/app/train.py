@@ -276,8 +276,13 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
             model, output, blocks.rows, blocks.partitions, load_seconds, train_seconds, state
         )
     except (ConfigError, DataError, DivergenceError, OutputError):
+        # The run cannot succeed as configured: remove its staging directory, except that a
+        # refused or failed --resume keeps the checkpoint it was asked to continue from.
         if staging is not None:
-            discard(staging)
+            if resume:
+                discard_unless_resumable(staging, CHECKPOINT)
+            else:
+                discard(staging)
         raise
     except BaseException:
         # Infrastructure failures, interrupts, bugs: keep the staging directory only if it
@@ -319,7 +324,10 @@ def _initial_state(
         path = staging / CHECKPOINT
         import json
 
-        data = json.loads(path.read_text())
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"--resume: cannot read checkpoint {path}: {exc}") from exc
         for key in ("config", "data"):
             if data.get("fingerprints", {}).get(key) != fingerprints[key]:
                 raise ConfigError(

@@ -7,6 +7,8 @@ for :func:`sparklr.spark.blocks.build_blocks`. Errors name the path or column.
 
 from __future__ import annotations
 
+import logging
+
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -15,6 +17,8 @@ from pyspark.sql import types as T
 from sparklr.errors import DataError, first_message
 
 NUMERIC_TYPES = (T.NumericType, T.BooleanType)
+
+log = logging.getLogger("sparklr.data")
 
 
 def read_table(spark: SparkSession, path: str, fmt: str) -> DataFrame:
@@ -73,6 +77,16 @@ def select_columns(
         ]
         if not features:
             raise DataError(f"no numeric feature columns besides the label {label!r}")
+        skipped = [
+            f"{name} ({dtype.simpleString()})"
+            for name, dtype in fields.items()
+            if name != label and name not in exclude and not isinstance(dtype, NUMERIC_TYPES)
+        ]
+        if skipped:
+            log.warning(
+                "data.features is empty: using the numeric columns and ignoring %s",
+                ", ".join(skipped),
+            )
     bad = [
         f"{f} ({fields[f].simpleString()})"
         for f in features
