@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class SparklrError(Exception):
     """Base class: an expected failure with a one-line message and an exit code."""
@@ -64,6 +66,10 @@ def first_message(exc: BaseException, limit: int = 400) -> str:
                 line = line[len(prefix) :].strip()
         if line.startswith("Job aborted due to stage failure:") and "Exception:" in line:
             line = line.split("Exception:", 1)[1].strip() or line
+        line = re.sub(r"\s*SQLSTATE: \w+\s*$", "", line).strip()
+        cause = re.search(r"^Caused by: [\w.$]+: (.+)$", text, re.MULTILINE)
+        if cause and "NO_HINT" in line:
+            line = f"{line} ({cause.group(1).strip()})"
         return line[:limit]
     return type(exc).__name__
 

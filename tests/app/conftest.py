@@ -151,6 +151,9 @@ def run_job(args: list[str], env: dict, *, submit: bool = False, timeout: float 
     proc = subprocess.run(
         [*cmd, *args], env=env, capture_output=True, text=True, timeout=timeout, cwd=ROOT
     )
+    if submit:
+        # spark-submit's PythonRunner merges the driver's stderr into its own stdout.
+        return JobResult(proc.returncode, proc.stderr + proc.stdout, proc.stdout)
     return JobResult(proc.returncode, proc.stderr, proc.stdout)
 
 
