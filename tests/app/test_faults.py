@@ -91,6 +91,8 @@ def test_lost_task_and_lost_executor_give_the_same_model(tmp_path, datasets, job
     data = datasets["good"]
     cluster_out, local_out = tmp_path / "cluster", tmp_path / "local"
     assert FAULT_ENV not in job_env
+    # The in-process master and workers of local-cluster bind where SPARK_LOCAL_IP says.
+    cluster_env = {**job_env, "SPARK_LOCAL_IP": "127.0.0.1"}
     logs = {name: open(tmp_path / f"{name}.log", "w+") for name in ("cluster", "local")}
     cluster = subprocess.Popen(
         [
@@ -106,7 +108,7 @@ def test_lost_task_and_lost_executor_give_the_same_model(tmp_path, datasets, job
             TRAIN,
             *_train_args(data, cluster_out),
         ],
-        env=job_env,
+        env=cluster_env,
         cwd=ROOT,
         stdout=logs["cluster"],
         stderr=subprocess.STDOUT,
@@ -123,18 +125,19 @@ def test_lost_task_and_lost_executor_give_the_same_model(tmp_path, datasets, job
     )
     killed = None
     try:
-        deadline = time.monotonic() + 300
+        # Generous: on a loaded 2-core machine executors took 60-100 s to register.
+        deadline = time.monotonic() + 480
         while _checkpoint_iteration(cluster_out) < 6:
             if cluster.poll() is not None:
                 break
-            assert time.monotonic() < deadline, "no checkpoint within 300 s"
+            assert time.monotonic() < deadline, "no checkpoint within 480 s"
             time.sleep(0.05)
         executors = _executors(cluster.pid)
         if cluster.poll() is None and len(executors) == 2:
             killed = executors[0]
             os.kill(killed, signal.SIGKILL)
-        cluster.wait(timeout=300)
-        local.wait(timeout=300)
+        cluster.wait(timeout=480)
+        local.wait(timeout=480)
     finally:
         for proc in (cluster, local):
             try:
