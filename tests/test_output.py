@@ -11,7 +11,6 @@ from sparklr.errors import OutputError
 from sparklr.output import (
     MARKER,
     check_output_target,
-    discard,
     discard_unless_resumable,
     open_staging,
     publish,
@@ -33,7 +32,8 @@ def test_publish_new_output(tmp_path):
     publish(staging, out, overwrite=False)
     assert json.loads((out / "model.json").read_text()) == {"v": 1}
     assert sorted(p.name for p in tmp_path.iterdir()) == ["model"]
-    assert sorted(p.name for p in out.iterdir()) == ["model.json"]  # marker not published
+    # The staging marker is not published; the published-output marker is.
+    assert sorted(p.name for p in out.iterdir()) == [".sparklr-output", "model.json"]
 
 
 def test_publish_replaces_a_model_only_with_overwrite(tmp_path):
@@ -75,10 +75,17 @@ def test_refuses_file_symlink_and_foreign_directory(tmp_path, overwrite):
     assert link.is_symlink() and (target / "model.json").exists()
 
 
-def test_empty_existing_directory_may_be_replaced(tmp_path):
+def test_empty_or_published_directory_may_be_replaced(tmp_path):
     out = tmp_path / "model"
     out.mkdir()
     check_output_target(out, overwrite=True)
+    scored = tmp_path / "scored"  # e.g. predict.py's Parquet output: no model.json
+    scored.mkdir()
+    (scored / "part-0.parquet").write_text("x")
+    with pytest.raises(OutputError, match="not a sparklr"):
+        check_output_target(scored, overwrite=True)
+    (scored / ".sparklr-output").touch()
+    check_output_target(scored, overwrite=True)
     with pytest.raises(OutputError, match="already exists"):
         check_output_target(out, overwrite=False)
 
@@ -90,7 +97,6 @@ def test_staging_never_deletes_what_sparklr_did_not_create(tmp_path):
     (squatter / "data.csv").write_text("keep")
     with pytest.raises(OutputError, match="not created by sparklr"):
         open_staging(out, resume=False)
-    discard(squatter)
     assert (squatter / "data.csv").read_text() == "keep"
     squatter_link = staging_path(tmp_path / "other")
     squatter_link.symlink_to(squatter)

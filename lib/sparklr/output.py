@@ -8,11 +8,13 @@ fsynced and renamed.
 
 The staging directory must sit on the same filesystem as ``output.path`` for the rename to
 be atomic, hence next to it rather than in a temp dir. It is the only path outside
-``output.path`` that sparklr creates or deletes, and it carries a marker file so that sparklr
-never deletes a directory it did not create (a foreign ``.<name>.sparklr-partial`` is an
-error). Replacing an existing ``output.path`` (``overwrite = true``) moves it aside to
-``.<name>.sparklr-old-XXXXXXXX`` for the instant of the swap, and is refused unless it is empty
-or holds a ``model.json`` (so a mistyped path cannot wipe an unrelated directory).
+``output.path`` that sparklr creates or deletes; :func:`open_staging` marks it so that a
+training run never deletes a directory it did not create (a foreign
+``.<name>.sparklr-partial`` is an error). Every published output carries a hidden
+``.sparklr-output`` file (Spark and Arrow readers skip dotfiles). Replacing an existing
+``output.path`` (``overwrite = true``) moves it aside to ``.<name>.sparklr-old-XXXXXXXX`` for
+the instant of the swap, and is refused unless it is empty or is a sparklr output (marker or
+``model.json``), so that a mistyped path cannot wipe an unrelated directory.
 """
 
 from __future__ import annotations
@@ -29,6 +31,8 @@ from sparklr.errors import OutputError
 STAGING_SUFFIX = ".sparklr-partial"
 #: Present in every staging directory sparklr creates; removed just before publishing.
 MARKER = ".sparklr-staging"
+#: Present in every directory :func:`publish` puts in place.
+PUBLISHED = ".sparklr-output"
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -64,7 +68,9 @@ def check_output_target(output: Path, overwrite: bool) -> None:
             raise OutputError(
                 f"output.path {output} already exists; set output.overwrite = true to replace it"
             )
-        if any(output.iterdir()) and not (output / "model.json").is_file():
+        if any(output.iterdir()) and not (
+            (output / PUBLISHED).is_file() or (output / "model.json").is_file()
+        ):
             raise OutputError(
                 f"output.path {output} exists and is not a sparklr model directory "
                 "(no model.json); refusing to replace it"
@@ -101,6 +107,7 @@ def open_staging(output: Path, *, resume: bool) -> Path:
 def publish(staging: Path, output: Path, overwrite: bool) -> None:
     """Move the finished staging directory to ``output`` (replacing it when allowed)."""
     check_output_target(output, overwrite)
+    (staging / PUBLISHED).touch()
     (staging / MARKER).unlink(missing_ok=True)
     old = None
     if output.exists():
@@ -117,9 +124,9 @@ def publish(staging: Path, output: Path, overwrite: bool) -> None:
 
 
 def discard(staging: Path) -> None:
-    """Remove a staging directory (one sparklr created) after a failure that makes it
-    worthless."""
-    if staging.is_dir() and not staging.is_symlink() and (staging / MARKER).exists():
+    """Remove a staging directory after a failure that makes it worthless (never through a
+    symbolic link)."""
+    if staging.is_dir() and not staging.is_symlink():
         shutil.rmtree(staging, ignore_errors=True)
 
 
