@@ -133,6 +133,18 @@ def data_args(path: Path, fmt: str = "parquet", *extra: str) -> list[str]:
     return ["--set", f"data.format={fmt}", "--set", f"data.path={path}", *extra]
 
 
+#: Over conf/train.toml (the demo default): no validation split, report or Spark ML export,
+#: so that these tests see every row and spend their time on what they test.
+PLAIN = [
+    "--set",
+    "data.validation_fraction=0",
+    "--set",
+    "output.report=false",
+    "--set",
+    "output.spark_ml=false",
+]
+
+
 def base_args(output: Path, *extra: str) -> list[str]:
     return [
         "--set",
@@ -141,6 +153,7 @@ def base_args(output: Path, *extra: str) -> list[str]:
         f"output.path={output}",
         "--set",
         "spark.log_level=ERROR",
+        *PLAIN,
         *extra,
     ]
 

@@ -18,7 +18,7 @@ import numpy as np
 import pytest
 from sparklr.spark.blocks import FAULT_ENV
 
-from tests.app.conftest import ROOT, SPARK_SUBMIT, TRAIN, data_args
+from tests.app.conftest import PLAIN, ROOT, SPARK_SUBMIT, TRAIN, data_args
 
 MAX_ITER = 14
 FAULT_AT = "3:1"  # evaluation 3, partition 1: its first attempt raises
@@ -41,6 +41,7 @@ def _train_args(data: Path, output: Path) -> list[str]:
         "train.log_every=1",
         "--set",
         "spark.log_level=WARN",
+        *PLAIN,
     ]
 
 
