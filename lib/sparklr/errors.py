@@ -13,6 +13,8 @@
 
 from __future__ import annotations
 
+import re
+
 
 class SparklrError(Exception):
     """Base class: an expected failure with a one-line message and an exit code."""
@@ -38,3 +40,41 @@ class OutputError(SparklrError):
 
 class InfrastructureError(SparklrError):
     exit_code = 6
+
+
+#: Markers of a failure to read an input file, in the text of a Spark/Py4J exception.
+READ_FAILURE_MARKERS = (
+    "FAILED_READ_FILE",
+    "CANNOT_READ_FILE_FOOTER",
+    "MALFORMED_RECORD",
+    "is not a Parquet file",
+    "java.io.FileNotFoundException",
+    "PATH_NOT_FOUND",
+)
+
+
+def first_message(exc: BaseException, limit: int = 400) -> str:
+    """The first informative line of an exception's text (Py4J's "An error occurred while
+    calling oNN.method." preamble, Java class prefixes and stack frames are skipped)."""
+    text = str(exc)
+    for raw in text.splitlines():
+        line = raw.strip().lstrip(":").strip()
+        if not line or line.startswith(("An error occurred while calling", "at ")):
+            continue
+        for prefix in ("org.apache.spark.SparkException: ", "org.apache.spark.SparkException:"):
+            if line.startswith(prefix):
+                line = line[len(prefix) :].strip()
+        if line.startswith("Job aborted due to stage failure:") and "Exception:" in line:
+            line = line.split("Exception:", 1)[1].strip() or line
+        line = re.sub(r"\s*SQLSTATE: \w+\s*$", "", line).strip()
+        cause = re.search(r"^Caused by: [\w.$]+: (.+)$", text, re.MULTILINE)
+        if cause and "NO_HINT" in line:
+            line = f"{line} ({cause.group(1).strip()})"
+        return line[:limit]
+    return type(exc).__name__
+
+
+def is_read_failure(exc: BaseException) -> bool:
+    """True when a Spark/Py4J exception says an input file could not be read or parsed."""
+    text = str(exc)
+    return any(marker in text for marker in READ_FAILURE_MARKERS)

@@ -71,6 +71,6 @@ class Model:
             data = json.loads(p.read_text())
         except OSError as exc:
             raise DataError(f"cannot read model {p}: {exc.strerror or exc}") from exc
-        except json.JSONDecodeError as exc:
+        except (json.JSONDecodeError, UnicodeDecodeError) as exc:
             raise DataError(f"model {p} is not valid JSON: {exc}") from exc
         return cls.from_json(data, str(p))

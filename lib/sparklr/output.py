@@ -5,6 +5,16 @@ it, ``<parent>/.<name>.sparklr-partial`` (checkpoints live there too, so ``--res
 them), and publishes it with one ``rename`` when everything is written. A reader therefore
 sees either no output or a complete one. Files are written to a temporary name, flushed,
 fsynced and renamed.
+
+The staging directory must sit on the same filesystem as ``output.path`` for the rename to
+be atomic, hence next to it rather than in a temp dir. It is the only path outside
+``output.path`` that sparklr creates or deletes; :func:`open_staging` marks it so that a
+training run never deletes a directory it did not create (a foreign
+``.<name>.sparklr-partial`` is an error). Every published output carries a hidden
+``.sparklr-output`` file (Spark and Arrow readers skip dotfiles). Replacing an existing
+``output.path`` (``overwrite = true``) moves it aside to ``.<name>.sparklr-old-XXXXXXXX`` for
+the instant of the swap, and is refused unless it is empty or is a sparklr output (marker or
+``model.json``), so that a mistyped path cannot wipe an unrelated directory.
 """
 
 from __future__ import annotations
@@ -19,6 +29,10 @@ from typing import Any
 from sparklr.errors import OutputError
 
 STAGING_SUFFIX = ".sparklr-partial"
+#: Present in every staging directory sparklr creates; removed just before publishing.
+MARKER = ".sparklr-staging"
+#: Present in every directory :func:`publish` puts in place.
+PUBLISHED = ".sparklr-output"
 
 
 def write_json_atomic(path: Path, data: Any) -> None:
@@ -41,7 +55,10 @@ def staging_path(output: Path) -> Path:
 
 
 def check_output_target(output: Path, overwrite: bool) -> None:
-    """Refuse targets we must not replace: an existing output without overwrite, a file, a link."""
+    """Refuse targets we must not replace: an existing output without overwrite, a file, a link,
+    a directory that is not a sparklr output, a path without a name (``/``, ``.``, ``..``)."""
+    if output.name in ("", ".", "..") or Path(os.path.abspath(output)).name == "":
+        raise OutputError(f"output.path {str(output)!r} must name a directory to create")
     if output.is_symlink():
         raise OutputError(f"output.path {output} is a symbolic link; refusing to replace it")
     if output.exists():
@@ -51,9 +68,14 @@ def check_output_target(output: Path, overwrite: bool) -> None:
             raise OutputError(
                 f"output.path {output} already exists; set output.overwrite = true to replace it"
             )
+        if any(output.iterdir()) and not (
+            (output / PUBLISHED).is_file() or (output / "model.json").is_file()
+        ):
+            raise OutputError(
+                f"output.path {output} exists and is not a sparklr model directory "
+                "(no model.json); refusing to replace it"
+            )
     parent = output.parent
-    if parent.exists() and not os.access(parent, os.W_OK | os.X_OK):
-        raise OutputError(f"output.path {output}: directory {parent} is not writable")
     for ancestor in [parent, *parent.parents]:
         if ancestor.exists():
             if not ancestor.is_dir():
@@ -68,10 +90,15 @@ def open_staging(output: Path, *, resume: bool) -> Path:
     staging = staging_path(output)
     if staging.is_symlink() or (staging.exists() and not staging.is_dir()):
         raise OutputError(f"staging path {staging} exists and is not a directory")
+    if staging.exists() and not (staging / MARKER).exists():
+        raise OutputError(
+            f"staging path {staging} exists but was not created by sparklr; remove it yourself"
+        )
     if staging.exists() and not resume:
         shutil.rmtree(staging)
     try:
         staging.mkdir(parents=True, exist_ok=True)
+        (staging / MARKER).touch()
     except OSError as exc:
         raise OutputError(f"cannot create {staging}: {exc.strerror or exc}") from exc
     return staging
@@ -80,6 +107,8 @@ def open_staging(output: Path, *, resume: bool) -> Path:
 def publish(staging: Path, output: Path, overwrite: bool) -> None:
     """Move the finished staging directory to ``output`` (replacing it when allowed)."""
     check_output_target(output, overwrite)
+    (staging / PUBLISHED).touch()
+    (staging / MARKER).unlink(missing_ok=True)
     old = None
     if output.exists():
         old = output.parent / f".{output.name}.sparklr-old-{uuid.uuid4().hex[:8]}"
@@ -95,6 +124,14 @@ def publish(staging: Path, output: Path, overwrite: bool) -> None:
 
 
 def discard(staging: Path) -> None:
-    """Remove a staging directory after a failure that makes it worthless."""
-    if staging.exists() and not staging.is_symlink():
+    """Remove a staging directory after a failure that makes it worthless (never through a
+    symbolic link)."""
+    if staging.is_dir() and not staging.is_symlink():
         shutil.rmtree(staging, ignore_errors=True)
+
+
+def discard_unless_resumable(staging: Path, checkpoint: str) -> None:
+    """After a failure: keep the staging directory only when it holds a checkpoint that
+    ``--resume`` can continue from."""
+    if not (staging / checkpoint).exists():
+        discard(staging)

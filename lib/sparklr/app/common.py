@@ -10,7 +10,14 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
-from sparklr.errors import ConfigError, InfrastructureError, SparklrError
+from sparklr.errors import (
+    ConfigError,
+    DataError,
+    InfrastructureError,
+    SparklrError,
+    first_message,
+    is_read_failure,
+)
 from sparklr.logs import setup_logging
 from sparklr.output import discard, publish, staging_path
 
@@ -46,23 +53,30 @@ def run_job(body: Callable[[], int | None]) -> int:
         print("sparklr: interrupted", file=sys.stderr)
         return 130
     except Exception as exc:
-        infra = _as_infrastructure(exc)
-        if infra is not None:
-            log.error("%s", infra)
-            print(f"sparklr: error: {infra}", file=sys.stderr)
-            return infra.exit_code
+        known = _as_known(exc)
+        if known is not None:
+            log.error("%s", known)
+            print(f"sparklr: error: {known}", file=sys.stderr)
+            return known.exit_code
         log.exception("unexpected failure")
         print(f"sparklr: error: unexpected {type(exc).__name__}: {exc}", file=sys.stderr)
         return 1
 
 
-def _as_infrastructure(exc: Exception) -> InfrastructureError | None:
-    """Spark/Py4J failures (lost executors, JVM gone, job aborted) are infrastructure."""
+def _as_known(exc: Exception) -> SparklrError | None:
+    """Classify a Spark/Py4J failure that escaped the job.
+
+    An input file that cannot be read or parsed (Spark's FAILED_READ_FILE, a bad Parquet
+    footer, a malformed record...) is bad data: exit 3, and Spark's message names the file.
+    Anything else from Spark/Py4J (lost executors, JVM gone, job aborted) is infrastructure:
+    exit 6, the one failure worth retrying. Other exceptions are bugs (None → exit 1).
+    """
     module = type(exc).__module__ or ""
-    if module.startswith(("py4j", "pyspark")):
-        first = next((line for line in str(exc).splitlines() if line.strip()), type(exc).__name__)
-        return InfrastructureError(f"Spark failed: {first[:500]}")
-    return None
+    if not module.startswith(("py4j", "pyspark")):
+        return None
+    if is_read_failure(exc):
+        return DataError(f"cannot read the input: {first_message(exc)}")
+    return InfrastructureError(f"Spark failed: {first_message(exc, 500)}")
 
 
 def parse_command_line(parser: argparse.ArgumentParser, argv: list[str] | None):

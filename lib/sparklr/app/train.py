@@ -35,11 +35,14 @@ from sparklr.objective import (
     log_odds_intercept,
 )
 from sparklr.optimizers import OptimizerOptions, OptimizerState, StopRule
+from sparklr.optimizers.diagnostics import SeparationMonitor
 from sparklr.output import (
     check_output_target,
     discard,
+    discard_unless_resumable,
     open_staging,
     publish,
+    staging_path,
     write_json_atomic,
 )
 
@@ -105,8 +108,18 @@ class TrainResult:
                 f"  time: {self.load_seconds:.1f}s loading, {self.train_seconds:.1f}s training",
                 *_metric_lines(self.model.metadata.get("metrics", {})),
                 f"  model: {self.output / 'model.json'}",
+                *_notes(self.model.metadata),
             ]
         )
+
+
+def _notes(meta: dict) -> list[str]:
+    notes = []
+    if meta.get("dropped_rows"):
+        notes.append(f"  dropped: {meta['dropped_rows']} row(s) with NaN, ±Inf or null")
+    if meta.get("separation_suspected"):
+        notes.append("  warning: the data look perfectly separable (see the log)")
+    return notes
 
 
 def train(config: Config, *, resume: bool = False) -> TrainResult:
@@ -119,13 +132,20 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
     from sparklr.spark.session import build_session
 
     output = Path(config.output.path)
+    # Output checks come before Spark starts: a bad target fails in a second, not a minute.
     check_output_target(output, config.output.overwrite)
+    if resume and not (staging_path(output) / CHECKPOINT).is_file():
+        raise ConfigError(f"--resume: no checkpoint at {staging_path(output) / CHECKPOINT}")
+    staging = open_staging(output, resume=resume)
     owns_session = SparkSession.getActiveSession() is None
-    spark = build_session(
-        config.spark.master, config.spark.app_name, config.spark.log_level, config.spark.conf
-    )
     blocks = None
-    staging = None
+    try:
+        spark = build_session(
+            config.spark.master, config.spark.app_name, config.spark.log_level, config.spark.conf
+        )
+    except BaseException:
+        discard_unless_resumable(staging, CHECKPOINT)
+        raise
     try:
         started = time.perf_counter()
         d = config.data
@@ -184,7 +204,6 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
         )
         learning_rate = _learning_rate(config, objective, moments)
 
-        staging = open_staging(output, resume=resume)
         fingerprints = {
             "config": _config_fingerprint(config),
             "data": blocks.fingerprint(),
@@ -194,8 +213,12 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
             state.theta[-1] = log_odds_intercept(moments, class_weight)
         progress = ProgressLog(log, config.train.max_iter, config.train.log_every)
         every = config.train.checkpoint_every
+        separation = SeparationMonitor()
+        evaluated = [state.theta.copy()]  # θ_k that the next record was evaluated at
 
         def on_iteration(st: OptimizerState, record) -> None:
+            separation.observe(record.iteration, record.loss, evaluated[0], record.accuracy)
+            evaluated[0] = st.theta.copy()
             progress(st, record)
             if every and st.stop_reason is None and st.iteration % every == 0:
                 _write_checkpoint(staging, st, fingerprints)
@@ -214,8 +237,15 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
             callback=on_iteration,
         )
         train_seconds = time.perf_counter() - t0
-        if optimizers.separation_detected(objective, state):
+        # Separation: proven when θ classifies every sample (optimizers.separation_detected),
+        # suspected when ‖w‖ keeps growing while J → 0 (SeparationMonitor). Both only matter
+        # without a penalty (with one, the optimum exists).
+        separated = optimizers.separation_detected(objective, state)
+        growing = objective.reg_param == 0 and separation.suspected
+        if separated:
             log.warning("%s", optimizers.base.SEPARATION_MESSAGE)
+        elif growing:
+            log.warning("%s", separation.message())
 
         w, b = feature_map.to_raw(state.theta)
         model = Model(
@@ -225,6 +255,8 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
             label=config.data.label,
             metadata=_metadata(config, state, blocks, learning_rate, constant),
         )
+        model.metadata["separation_suspected"] = bool(separated or growing)
+        model.metadata["weight_norm"] = separation.weight_norm
         _write_checkpoint(staging, state, fingerprints)
         histograms = _measure(config, frames, model)
         if config.output.spark_ml:
@@ -244,8 +276,19 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
             model, output, blocks.rows, blocks.partitions, load_seconds, train_seconds, state
         )
     except (ConfigError, DataError, DivergenceError, OutputError):
+        # The run cannot succeed as configured: remove its staging directory, except that a
+        # refused or failed --resume keeps the checkpoint it was asked to continue from.
         if staging is not None:
-            discard(staging)
+            if resume:
+                discard_unless_resumable(staging, CHECKPOINT)
+            else:
+                discard(staging)
+        raise
+    except BaseException:
+        # Infrastructure failures, interrupts, bugs: keep the staging directory only if it
+        # holds a checkpoint that --resume can continue from.
+        if staging is not None:
+            discard_unless_resumable(staging, CHECKPOINT)
         raise
     finally:
         if blocks is not None:
@@ -279,11 +322,12 @@ def _initial_state(
 ) -> OptimizerState:
     if resume:
         path = staging / CHECKPOINT
-        if not path.exists():
-            raise ConfigError(f"--resume: no checkpoint at {path}")
         import json
 
-        data = json.loads(path.read_text())
+        try:
+            data = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise ConfigError(f"--resume: cannot read checkpoint {path}: {exc}") from exc
         for key in ("config", "data"):
             if data.get("fingerprints", {}).get(key) != fingerprints[key]:
                 raise ConfigError(

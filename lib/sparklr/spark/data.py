@@ -7,14 +7,18 @@ for :func:`sparklr.spark.blocks.build_blocks`. Errors name the path or column.
 
 from __future__ import annotations
 
+import logging
+
 from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from sparklr.errors import DataError
+from sparklr.errors import DataError, first_message
 
 NUMERIC_TYPES = (T.NumericType, T.BooleanType)
+
+log = logging.getLogger("sparklr.data")
 
 
 def read_table(spark: SparkSession, path: str, fmt: str) -> DataFrame:
@@ -32,9 +36,7 @@ def read_table(spark: SparkSession, path: str, fmt: str) -> DataFrame:
             raise DataError(f"input path {path} does not exist") from exc
         raise DataError(f"cannot read {path} as {fmt}: {message}") from exc
     except Exception as exc:  # Spark wraps format errors in Py4J/other errors
-        text = str(exc)
-        first = next((line for line in text.splitlines() if line.strip()), text)
-        raise DataError(f"cannot read {path} as {fmt}: {first[:300]}") from exc
+        raise DataError(f"cannot read {path} as {fmt}: {first_message(exc, 300)}") from exc
     if not df.columns:
         raise DataError(f"input {path} has no columns (is it really {fmt}?)")
     return df
@@ -75,6 +77,16 @@ def select_columns(
         ]
         if not features:
             raise DataError(f"no numeric feature columns besides the label {label!r}")
+        skipped = [
+            f"{name} ({dtype.simpleString()})"
+            for name, dtype in fields.items()
+            if name != label and name not in exclude and not isinstance(dtype, NUMERIC_TYPES)
+        ]
+        if skipped:
+            log.warning(
+                "data.features is empty: using the numeric columns and ignoring %s",
+                ", ".join(skipped),
+            )
     bad = [
         f"{f} ({fields[f].simpleString()})"
         for f in features

@@ -1,0 +1,107 @@
+"""config.py: TOML + --set → validated dataclasses; every error names the key (no Spark)."""
+
+from __future__ import annotations
+
+import pytest
+from sparklr.config import Config, load_config
+from sparklr.errors import ConfigError
+
+
+def test_defaults_and_overrides_are_toml_literals(tmp_path):
+    path = tmp_path / "c.toml"
+    path.write_text('[data]\npath = "/d.parquet"\n[train]\nmax_iter = 10\n')
+    config = load_config(
+        path,
+        [
+            "train.max_iter=50",
+            "train.learning_rate=0.005",
+            "train.standardize=false",
+            'data.features=["a", "b"]',
+            "data.path=/data/x y.csv",  # not a TOML literal: a plain string where one is expected
+            "spark.conf.spark.executor.memory=512m",
+        ],
+    )
+    assert isinstance(config, Config)
+    assert config.train.max_iter == 50 and config.train.learning_rate == 0.005
+    assert config.train.standardize is False and config.data.features == ["a", "b"]
+    assert config.data.path == "/data/x y.csv"
+    assert config.spark.conf == {"spark.executor.memory": "512m"}
+    assert config.train.tol == 1e-6  # untouched default
+
+
+@pytest.mark.parametrize(
+    "override, key",
+    [
+        ("train.max_itr=5", "train.max_itr"),
+        ("trian.max_iter=5", "trian"),
+        ("train.max_iter=ten", "train.max_iter"),
+        ("train.max_iter=1.5", "train.max_iter"),
+        ("train.max_iter=true", "train.max_iter"),
+        ("train.max_iter=0", "train.max_iter"),
+        ("train.max_iter=-1", "train.max_iter"),
+        ("train.learning_rate=0", "train.learning_rate"),
+        ("train.learning_rate=-0.5", "train.learning_rate"),
+        ("train.learning_rate=inf", "train.learning_rate"),
+        ("train.learning_rate=nan", "train.learning_rate"),
+        ("train.learning_rate=automatic", "train.learning_rate"),
+        ("train.tol=-1e-9", "train.tol"),
+        ("train.standardize=yes", "train.standardize"),
+        ("data.features=a", "data.features"),
+        ('data.features=["a", 1]', "data.features[1]"),
+        ('data.features=["a", "a"]', "data.features"),
+        ('data.features=["label", "a"]', "data.features"),
+        ("data.format=json", "data.format"),
+        ("data.dtype=float16", "data.dtype"),
+        ("output.overwrite=1", "output.overwrite"),
+        ("train.checkpoint_every=-1", "train.checkpoint_every"),
+        ("train.max_iter.deep=1", "train.max_iter"),
+    ],
+)
+def test_bad_values_name_the_key(override, key):
+    with pytest.raises(ConfigError) as info:
+        load_config(None, ["data.path=/d.parquet", override])
+    message = str(info.value)
+    assert key in message and "\n" not in message
+
+
+@pytest.mark.parametrize("item", ["train.max_iter", "=5", "", "  =x"])
+def test_set_without_key_value(item):
+    with pytest.raises(ConfigError, match="KEY=VALUE"):
+        load_config(None, [item])
+
+
+def test_malformed_and_missing_files(tmp_path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text("[train\nmax_iter = 3\n")
+    with pytest.raises(ConfigError, match=r"malformed TOML in .*bad\.toml"):
+        load_config(bad)
+    with pytest.raises(ConfigError, match=r"cannot read config file .*missing\.toml"):
+        load_config(tmp_path / "missing.toml")
+    not_table = tmp_path / "t.toml"
+    not_table.write_text('data = "x"\n')
+    with pytest.raises(ConfigError, match="config key data must be a table"):
+        load_config(not_table)
+
+
+def test_set_values_are_never_evaluated(tmp_path):
+    marker = tmp_path / "pwned"
+    payloads = [
+        f"__import__('os').system('touch {marker}')",
+        f"exec(\"open('{marker}', 'w')\")",
+        f"{{'a': open('{marker}', 'w')}}",
+    ]
+    for payload in payloads:
+        with pytest.raises(ConfigError, match=r"train\.max_iter"):
+            load_config(None, ["data.path=/d", f"train.max_iter={payload}"])
+        # Where a string is expected it stays an inert string.
+        config = load_config(None, [f"data.path={payload}"])
+        assert config.data.path == payload
+    assert not marker.exists()
+
+
+def test_fingerprint_depends_on_values_only():
+    a = load_config(None, ["data.path=/d", "train.max_iter=5"])
+    b = load_config(None, ["train.max_iter=5", "data.path=/d"])
+    c = load_config(None, ["data.path=/d", "train.max_iter=6"])
+    assert a.fingerprint() == b.fingerprint() != c.fingerprint()
+    assert a.fingerprint("data") == c.fingerprint("data")
