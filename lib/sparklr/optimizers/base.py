@@ -15,6 +15,7 @@ Every optimizer has the signature of :data:`Optimizer` (see :func:`sparklr.optim
 from __future__ import annotations
 
 import math
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any, Protocol
@@ -208,3 +209,34 @@ SEPARATION_MESSAGE = (
     "the unpenalized optimum does not exist (J → 0 only as ‖w‖ → ∞) and the coefficients are "
     "only one separating direction of arbitrary scale; set train.reg_param > 0"
 )
+
+
+def record_iteration(
+    state: OptimizerState,
+    evaluation: Evaluation,
+    *,
+    step: float,
+    started: float,
+    reason: str | None,
+    callback: Callback | None,
+    evaluations: int = 1,
+) -> IterationRecord | None:
+    """Append the history line of θ_k. When ``reason`` ends the run, set the stop reason, make
+    the last callback and return None; otherwise return the record (the optimizer takes its
+    step, then calls back with it)."""
+    record = IterationRecord(
+        iteration=state.iteration,
+        loss=evaluation.loss,
+        grad_norm=evaluation.grad_norm,
+        step=step,
+        seconds=time.perf_counter() - started,
+        accuracy=evaluation.accuracy,
+        evaluations=evaluations,
+    )
+    state.history.append(record)
+    if reason is None:
+        return record
+    state.stop_reason = reason
+    if callback:
+        callback(state, record)
+    return None

@@ -52,11 +52,11 @@ from sparklr.errors import ConfigError, DivergenceError
 from sparklr.objective import Evaluation, LogisticObjective
 from sparklr.optimizers.base import (
     Callback,
-    IterationRecord,
     OptimizerOptions,
     OptimizerState,
     StopRule,
     check_finite,
+    record_iteration,
     soft_threshold,
     sufficient_decrease,
 )
@@ -122,20 +122,16 @@ def gradient_descent(
             taken, pending, trials = _armijo(objective, evaluation, step, k)
             passes += trials
             step = taken * GROW if trials == 1 else taken
-        record = IterationRecord(
-            iteration=k,
-            loss=evaluation.loss,
-            grad_norm=evaluation.grad_norm,
+        record = record_iteration(
+            state,
+            evaluation,
             step=taken,
-            seconds=time.perf_counter() - start,
-            accuracy=evaluation.accuracy,
+            started=start,
+            reason=reason,
+            callback=callback,
             evaluations=passes,
         )
-        state.history.append(record)
-        if reason:
-            state.stop_reason = reason
-            if callback:
-                callback(state, record)
+        if record is None:
             return state
         if line_search:
             state.theta = pending.theta.copy()
@@ -197,19 +193,15 @@ def _nesterov(
                 f"{first:.6g}) with learning rate {learning_rate:g}; {DIVERGENCE_HINT}"
             )
         reason = stop.reason(evaluation, k)
-        record = IterationRecord(
-            iteration=k,
-            loss=evaluation.loss,
-            grad_norm=evaluation.grad_norm,
+        record = record_iteration(
+            state,
+            evaluation,
             step=0.0 if reason else learning_rate,
-            seconds=time.perf_counter() - start,
-            accuracy=evaluation.accuracy,
+            started=start,
+            reason=reason,
+            callback=callback,
         )
-        state.history.append(record)
-        if reason:
-            state.stop_reason = reason
-            if callback:
-                callback(state, record)
+        if record is None:
             return state
         y = state.theta
         x = soft_threshold(y - learning_rate * evaluation.grad, threshold)

@@ -40,11 +40,11 @@ import numpy as np
 from sparklr.objective import Evaluation, LogisticObjective
 from sparklr.optimizers.base import (
     Callback,
-    IterationRecord,
     OptimizerOptions,
     OptimizerState,
     StopRule,
     check_finite,
+    record_iteration,
     separates,
     sufficient_decrease,
 )
@@ -113,20 +113,16 @@ def lbfgs(
                     S.append(s)
                     Y.append(y)
                     del S[:-history_size], Y[:-history_size]
-        record = IterationRecord(
-            iteration=k,
-            loss=current.loss,
-            grad_norm=current.grad_norm,
+        record = record_iteration(
+            state,
+            current,
             step=step,
-            seconds=time.perf_counter() - start,
-            accuracy=current.accuracy,
+            started=start,
+            reason=reason,
+            callback=callback,
             evaluations=objective.evaluations - before,
         )
-        state.history.append(record)
-        if reason:
-            state.stop_reason = reason
-            if callback:
-                callback(state, record)
+        if record is None:
             return state
         state.theta = pending.theta.copy()
         state.memory["s"] = list(S)

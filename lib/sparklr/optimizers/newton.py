@@ -33,11 +33,11 @@ from sparklr.errors import ConfigError
 from sparklr.objective import Evaluation, LogisticObjective
 from sparklr.optimizers.base import (
     Callback,
-    IterationRecord,
     OptimizerOptions,
     OptimizerState,
     StopRule,
     check_finite,
+    record_iteration,
     separates,
     sufficient_decrease,
 )
@@ -104,20 +104,16 @@ def newton(
                 reason = "no_progress"
             else:
                 step, pending = result
-        record = IterationRecord(
-            iteration=k,
-            loss=current.loss,
-            grad_norm=current.grad_norm,
+        record = record_iteration(
+            state,
+            current,
             step=step,
-            seconds=time.perf_counter() - start,
-            accuracy=current.accuracy,
+            started=start,
+            reason=reason,
+            callback=callback,
             evaluations=objective.evaluations - before,
         )
-        state.history.append(record)
-        if reason:
-            state.stop_reason = reason
-            if callback:
-                callback(state, record)
+        if record is None:
             return state
         state.theta = pending.theta.copy()
         state.iteration = k + 1
