@@ -59,6 +59,9 @@ class DataSection:
     partitions: int = 0
     #: Storage dtype of the feature blocks: "float64" or "float32" (sums are float64 always).
     dtype: str = "float64"
+    #: Parquet reader of the training blocks: "auto" (pyarrow in the executors when it can
+    #: open the files, else Spark), "pyarrow" (fail if it cannot) or "spark".
+    reader: str = "auto"
     #: Drop rows with NaN/±Inf/null in features or label (and report how many) instead of failing.
     drop_invalid: bool = False
     #: Column of non-negative sample weights v_i (J becomes a weighted mean); "" = none.
@@ -280,6 +283,11 @@ def validate(config: Config) -> None:
         d.dtype in ("float64", "float32"),
         "data.dtype",
         f"must be float64 or float32, got {d.dtype!r}",
+    )
+    _require(
+        d.reader in ("auto", "pyarrow", "spark"),
+        "data.reader",
+        f"must be auto, pyarrow or spark, got {d.reader!r}",
     )
     dupes = sorted({f for f in d.features if d.features.count(f) > 1})
     _require(not dupes, "data.features", f"lists {', '.join(dupes)} more than once")

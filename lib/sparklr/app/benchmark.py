@@ -23,7 +23,9 @@ Measured (per-iteration figures are medians over ``--iterations`` timed iteratio
 * MLlib ``LogisticRegression`` (regParam 0, standardization on): fit time / iterations with
   ``maxIter`` fixed, the marginal cost of an iteration (two fits), and the fit to convergence;
 * scikit-learn lbfgs (unpenalized, on standardized X) to convergence, if installed;
-* load to ready blocks: sparklr read + build vs MLlib read + VectorAssembler + cache + count;
+* load to ready blocks: sparklr read + build (as the training job reads: pyarrow in the
+  executors for Parquet unless ``--reader spark``) vs MLlib read + VectorAssembler + cache +
+  count;
 * memory: sparklr's block files per executor and the Python workers' private memory vs the
   raw block bytes; MLlib's cached storage (memory + disk) from Spark's storage info;
 * fixed per-iteration overhead: sparklr on a tiny dataset vs an empty Python job (and a JVM
@@ -76,8 +78,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--rows", type=int, default=2_000_000)
     p.add_argument("--features", type=int, default=50)
     p.add_argument("--partitions", type=int, default=2)
-    p.add_argument("--iterations", type=int, default=10, help="timed iterations per method")
-    p.add_argument("--warmup", type=int, default=2, help="untimed iterations before timing")
+    p.add_argument("--iterations", type=int, default=15, help="timed iterations per method")
+    p.add_argument("--warmup", type=int, default=3, help="untimed iterations before timing")
     p.add_argument("--master", default="local[2]")
     p.add_argument("--driver-memory", default="4g", help="for local masters (MLlib's cache)")
     p.add_argument("--dtype", choices=["float64", "float32"], default="float64")
@@ -89,6 +91,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         choices=["parquet", "generator"],
         default="parquet",
         help="generated data: write Parquet once and load it (default), or load the generator",
+    )
+    p.add_argument(
+        "--reader",
+        choices=["auto", "pyarrow", "spark"],
+        default="auto",
+        help="how sparklr reads Parquet into its blocks (data.reader of the training job)",
     )
     p.add_argument("--workdir", help="scratch directory (default: a temporary directory)")
     p.add_argument("--json", metavar="PATH", help="write all figures as JSON here")
@@ -315,9 +323,23 @@ def _run(spark, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     # ---------------------------------------------------------------- sparklr load
     from sparklr.objective import FeatureMap, LogisticObjective
     from sparklr.spark.blocks import BlockSet
+    from sparklr.spark.loading import load_frames
+
+    def build_blocks(dtype: str) -> BlockSet:
+        """Read + build sparklr's blocks as the training job does (pyarrow reader for Parquet,
+        unless --reader spark)."""
+        if parquet_path is None:
+            return BlockSet(spark, source_frame(), label, names, dtype=dtype).build()
+        frames = load_frames(
+            spark, fmt="parquet", path=parquet_path, label=label, features=names,
+            reader=args.reader,
+        )  # fmt: skip
+        return BlockSet(
+            spark, frames.train, label, names, dtype=dtype, parquet=frames.parquet
+        ).build()
 
     t0 = time.perf_counter()
-    blocks = BlockSet(spark, source_frame(), label, names, dtype=args.dtype).build()
+    blocks = build_blocks(args.dtype)
     load_sparklr = time.perf_counter() - t0
     n = blocks.n_features
     R["setup"]["rows"] = blocks.rows
@@ -329,6 +351,7 @@ def _run(spark, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     slowest = max(blocks.metas, key=lambda m: sum(m.seconds) if m.seconds else 0.0)
     R["load"] = {
         "sparklr_seconds": load_sparklr,
+        "sparklr_reader": "pyarrow" if blocks.parquet is not None else "spark",
         "sparklr_build_phases_slowest_block": dict(
             zip(BUILD_PHASES, slowest.seconds, strict=False)
         ),
@@ -388,7 +411,7 @@ def _run(spark, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
     # ---------------------------------------------------------------- NumPy, float32, sklearn
     _baselines(
-        R, spark, args, source_frame, label, names, blocks, fmap, lr, thetas["sparklr"], X, y
+        R, spark, args, build_blocks, label, names, blocks, fmap, lr, thetas["sparklr"], X, y
     )
     del X, y
 
@@ -408,7 +431,7 @@ def _run(spark, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     return R
 
 
-def _baselines(R, spark, args, source_frame, label, names, blocks, fmap, lr, theta, X, y):
+def _baselines(R, spark, args, build_blocks, label, names, blocks, fmap, lr, theta, X, y):
     """Agreement with NumPy, the naive NumPy step, the other dtype, memory, scikit-learn."""
     from sparklr.objective import InMemorySource
 
@@ -436,9 +459,7 @@ def _baselines(R, spark, args, source_frame, label, names, blocks, fmap, lr, the
     if args.skip_float32:
         R["skipped"]["float32"] = "--skip-float32"
     else:
-        R["other_dtype"] = _other_dtype(
-            spark, source_frame, label, names, other, fmap, lr, args, blocks, theta
-        )
+        R["other_dtype"] = _other_dtype(build_blocks, names, other, fmap, lr, args, blocks, theta)
 
     # ---------------------------------------------------------------- memory
     R["memory"] = _sparklr_memory(blocks)
@@ -502,13 +523,12 @@ def _blas_info() -> dict:
         return {"threads": "threadpoolctl not installed"}
 
 
-def _other_dtype(spark, source_frame, label, names, dtype, fmap, lr, args, blocks, theta):
+def _other_dtype(build_blocks, names, dtype, fmap, lr, args, blocks, theta):
     """Build the same data in ``dtype``, time GD on it, compare J and ∇J with the main run."""
     from sparklr.objective import LogisticObjective
-    from sparklr.spark.blocks import BlockSet
 
     t0 = time.perf_counter()
-    other = BlockSet(spark, source_frame(), label, names, dtype=dtype).build()
+    other = build_blocks(dtype)
     load = time.perf_counter() - t0
     try:
         obj = LogisticObjective(other, fmap)
@@ -800,7 +820,10 @@ def format_table(R: dict) -> str:
     else:
         row("scikit-learn lbfgs", f"n/a ({sk.get('sklearn', '')})")
     ld = R["load"]
-    row("load to ready blocks: sparklr (read + build)", _fmt_s(ld["sparklr_seconds"]))
+    row(
+        f"load to ready blocks: sparklr ({ld.get('sparklr_reader', 'spark')} read + build)",
+        _fmt_s(ld["sparklr_seconds"]),
+    )
     phases = ld.get("sparklr_build_phases_slowest_block") or {}
     if phases:
         row(

@@ -166,6 +166,7 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
             validation_path=d.validation_path,
             validation_fraction=d.validation_fraction,
             validation_seed=d.validation_seed,
+            reader=d.reader,
         )
         frame, names = frames.train, frames.names
         blocks = BlockSet(
@@ -176,6 +177,7 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
             dtype=config.data.dtype,
             drop_invalid=config.data.drop_invalid,
             weight=config.data.weight,
+            parquet=frames.parquet,
         ).build()
         load_seconds = time.perf_counter() - started
         log.info(

@@ -1,8 +1,10 @@
 """Executor-resident NumPy blocks, and the distributed sums over them.
 
-Build (one pass over the source, :meth:`BlockSet.build`). ``mapInArrow`` over the DataFrame
-[label, features...]: each task receives its partition as Arrow record batches and, on its
-executor,
+Build (one pass over the source, :meth:`BlockSet.build`). Each task gets its partition as Arrow
+record batches [label, features...]: decoded by pyarrow from the Parquet files themselves when
+there is a :class:`~sparklr.spark.parquet.ParquetPlan` (the fast path: the JVM never touches
+the data), otherwise from Spark's scan of the DataFrame through ``mapInArrow``. On its
+executor the task
 
 * copies them once into a C-contiguous block X_p (m_p × n_x, ``dtype``) and y_p (float64),
   and, with a weight column, the sample weights v_p (float64; finite and ≥ 0, else a
@@ -37,6 +39,7 @@ import mmap as mmap_module
 import os
 import time
 import uuid
+from collections import namedtuple
 from collections.abc import Iterator
 from dataclasses import dataclass
 
@@ -47,6 +50,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from sparklr.errors import DataError
 from sparklr.kernels import BlockSums, block_sums, sum_in_order
+from sparklr.spark.parquet import ParquetPlan
 from sparklr.stats import MAX_GRAM_FEATURES, FeatureMoments, merge_all
 
 log = logging.getLogger(__name__)
@@ -95,44 +99,97 @@ def _describe_nonfinite(X: np.ndarray, y: np.ndarray, row: int, names: list[str]
     return f"partition {pid} row {row}: feature {names[col]!r} = {X[row, col]}"
 
 
-def _fill_block(chunks: list[pa.RecordBatch], X: np.ndarray, y: np.ndarray) -> None:
-    """Copy Arrow batches [label, features...] into X (row-major) and y, batch by batch: each
-    batch is assembled column by column in a small buffer that stays in cache, then copied into
-    X as one contiguous run of rows (no strided writes over the whole block)."""
+class _TimedBatches:
+    """Iterate over record batches, adding the seconds spent waiting for each to ``seconds``
+    (the "receive" phase of the build: from the JVM, or pyarrow decoding Parquet)."""
+
+    def __init__(self, batches):
+        self._batches = iter(batches)
+        self.seconds = 0.0
+
+    def __iter__(self):
+        return self
+
+    def __next__(self) -> pa.RecordBatch:
+        t0 = time.perf_counter()
+        try:
+            return next(self._batches)
+        finally:
+            self.seconds += time.perf_counter() - t0
+
+
+def _fill_block(batches, X: np.ndarray, y: np.ndarray, v: np.ndarray | None = None) -> int:
+    """Copy Arrow batches [label, features..., (weight)] into X (row-major), y (and v), batch
+    by batch: each batch is assembled column by column in a small buffer that stays in cache,
+    then copied into X as one contiguous run of rows (no strided writes over the whole block).
+    Returns the number of rows copied, which must be len(y)."""
     n = X.shape[1]
     offset = 0
-    for batch in chunks:
+    for batch in batches:
         k = batch.num_rows
         if k == 0:
             continue
+        if offset + k > len(y):
+            raise RuntimeError(f"the partition has more rows than the {len(y)} expected")
         y[offset : offset + k] = batch.column(0).to_numpy(zero_copy_only=False)
         buf = np.empty((k, n), dtype=X.dtype)
         for j in range(n):
             buf[:, j] = batch.column(j + 1).to_numpy(zero_copy_only=False)
         X[offset : offset + k] = buf
+        if v is not None:
+            v[offset : offset + k] = batch.column(n + 1).to_numpy(zero_copy_only=False)
         offset += k
+    return offset
 
 
-def _build_partition(
-    batches: Iterator[pa.RecordBatch],
+def _build_partition(batches: Iterator[pa.RecordBatch], **params) -> Iterator[pa.RecordBatch]:
+    """mapInArrow body: the Arrow batches of one partition (from Spark's scan) → resident block
+    files + one meta row. The batches are all received first, to learn the block's row count."""
+    t0 = time.perf_counter()
+    chunks = list(batches)
+    received = time.perf_counter() - t0
+    pid = TaskContext.get().partitionId()
+    m_p = sum(batch.num_rows for batch in chunks)
+    meta = _build_block(pid, chunks, m_p, **params)
+    meta["seconds"][0] += received
+    yield pa.RecordBatch.from_pylist([meta], schema=_META_ARROW_SCHEMA)
+
+
+def _build_from_parquet(
+    items: Iterator[tuple[int, tuple]], *, columns: tuple[str, ...], **params
+) -> Iterator[MetaRow]:
+    """Task body of the pyarrow path: (partition, slices) → resident block files + one meta row;
+    the block's row count is known from the plan, so the batches stream into the block."""
+    from sparklr.spark.parquet import read_slices
+
+    for pid, slices in items:
+        m_p = sum(s.rows for s in slices)
+        meta = _build_block(pid, read_slices(slices, columns), m_p, **params)
+        # Give the decode buffers back: a long-lived worker should hold nothing but mappings.
+        pa.default_memory_pool().release_unused()
+        yield MetaRow(**meta)
+
+
+def _build_block(
+    pid: int,
+    batches,
+    m_p: int,
     *,
     dataset_id: str,
     feature_names: list[str],
     dtype: str,
     drop_invalid: bool,
     weight: str = "",
-) -> Iterator[pa.RecordBatch]:
-    """mapInArrow body: Arrow batches of one partition → resident block files + one meta row.
+) -> dict:
+    """Arrow batches of block ``pid`` ([label, features..., (weight)], ``m_p`` rows in all) →
+    the block's files in the executor's local directory, and its meta row (as a dict).
 
     X_p is written straight into its (temporary) .npy file through a shared memory map, so the
     block goes to the page cache once, with no private copy; the file is renamed into place
     only when complete."""
     t0 = time.perf_counter()
-    pid = TaskContext.get().partitionId()
     n = len(feature_names)
-    chunks = list(batches)
-    t_read = time.perf_counter()
-    m_p = sum(batch.num_rows for batch in chunks)
+    timed = _TimedBatches(batches)
     directory = os.path.join(_local_root(), "sparklr-blocks", dataset_id)
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, f"part-{pid:05d}")
@@ -142,14 +199,11 @@ def _build_partition(
     else:
         X = np.empty((0, n), dtype=dtype)
     y = np.empty(m_p, dtype=np.float64)
+    v = np.empty(m_p, dtype=np.float64) if weight else None
     try:
-        _fill_block(chunks, X, y)
-        v = None
-        if weight:
-            v = np.concatenate(
-                [b.column(n + 1).to_numpy(zero_copy_only=False) for b in chunks] or [np.empty(0)]
-            ).astype(np.float64)
-        del chunks
+        filled = _fill_block(timed, X, y, v)
+        if filled != m_p:
+            raise RuntimeError(f"partition {pid}: {filled} rows read, {m_p} expected")
         t_copy = time.perf_counter()
 
         finite = np.isfinite(X).all(axis=1) & np.isfinite(y)
@@ -200,30 +254,30 @@ def _build_partition(
             os.remove(x_tmp)
         raise
     t_end = time.perf_counter()
-    yield pa.RecordBatch.from_pylist(
-        [
-            {
-                "partition": pid,
-                "path": path,
-                "host": os.uname().nodename,
-                "rows": m_p,
-                "dropped": dropped,
-                "nonfinite": nonfinite,
-                "nonfinite_example": example,
-                "bad_labels": bad_labels,
-                "bad_label_example": bad_example,
-                "positives": moments.positives,
-                "mean": moments.mean.tobytes(),
-                "scatter": moments.scatter.tobytes(),
-                "bad_weights": bad_weights,
-                "bad_weight_example": bad_weight_example,
-                "weight_sum": moments.weight_sum,
-                "weight_sq_sum": moments.weight_sq_sum,
-                "seconds": [t_read - t0, t_copy - t_read, t_stats - t_copy, t_end - t_stats],
-            }
+    return {
+        "partition": pid,
+        "path": path,
+        "host": os.uname().nodename,
+        "rows": m_p,
+        "dropped": dropped,
+        "nonfinite": nonfinite,
+        "nonfinite_example": example,
+        "bad_labels": bad_labels,
+        "bad_label_example": bad_example,
+        "positives": moments.positives,
+        "mean": moments.mean.tobytes(),
+        "scatter": moments.scatter.tobytes(),
+        "bad_weights": bad_weights,
+        "bad_weight_example": bad_weight_example,
+        "weight_sum": moments.weight_sum,
+        "weight_sq_sum": moments.weight_sq_sum,
+        "seconds": [
+            timed.seconds,
+            t_copy - t0 - timed.seconds,
+            t_stats - t_copy,
+            t_end - t_stats,
         ],
-        schema=_META_ARROW_SCHEMA,
-    )
+    }
 
 
 #: What the build tasks spend their time on (seconds per block, see BlockMeta.seconds).
@@ -251,6 +305,10 @@ _META_ARROW_SCHEMA = pa.schema(
         ("seconds", pa.list_(pa.float64())),
     ]
 )
+
+#: The meta row of the pyarrow build path (same fields as the Spark path's rows).
+MetaRow = namedtuple("MetaRow", _META_ARROW_SCHEMA.names)
+
 
 # Worker-side cache of memory-mapped blocks: path → (X, y, inode). A Python worker keeps the
 # mappings of the blocks it has served (any idle worker may get any partition); the pages are
@@ -410,8 +468,12 @@ class BlockSet:
         dtype: str = "float64",
         drop_invalid: bool = False,
         weight: str = "",
+        parquet: ParquetPlan | None = None,
     ):
         self.spark = spark
+        #: When given, blocks are read from these Parquet files with pyarrow in the executors
+        #: (``frame`` is then only the schema's witness); see :mod:`sparklr.spark.parquet`.
+        self.parquet = parquet
         self.weight = weight
         self.frame = frame
         self.label = label
@@ -439,10 +501,20 @@ class BlockSet:
             "weight": self.weight,
         }
 
-        def build(batches):
-            return _build_partition(batches, **params)
+        if self.parquet is not None:
+            plan = self.parquet
+            params["columns"] = plan.columns
+            rdd = (
+                self.spark.sparkContext.parallelize(list(enumerate(plan.blocks)), plan.partitions)
+                .mapPartitions(lambda items: _build_from_parquet(items, **params))
+                .cache()
+            )
+        else:
 
-        rdd = self.frame.mapInArrow(build, META_SCHEMA).rdd.cache()
+            def build(batches):
+                return _build_partition(batches, **params)
+
+            rdd = self.frame.mapInArrow(build, META_SCHEMA).rdd.cache()
         rows = rdd.collect()
         self._meta_rdd = rdd
         self.metas = [self._to_meta(r) for r in sorted(rows, key=lambda r: r.partition)]

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from pyspark.sql import DataFrame, SparkSession
@@ -10,7 +11,13 @@ from pyspark.sql import functions as F
 
 from sparklr.errors import DataError
 from sparklr.spark.data import NUMERIC_TYPES, read_table, select_columns
+from sparklr.spark.parquet import ParquetPlan, plan_parquet_blocks
 from sparklr.spark.synthetic import feature_names, synthetic_frame
+
+log = logging.getLogger("sparklr.data")
+
+#: How Parquet training data are read (data.reader); see :func:`load_frames`.
+READERS = ("auto", "pyarrow", "spark")
 
 
 def load_training_frame(
@@ -49,6 +56,9 @@ class Frames:
     train: DataFrame
     validation: DataFrame | None
     names: list[str]
+    #: How pyarrow reads the training blocks straight from the Parquet files; None = through
+    #: Spark's scan of ``train`` (CSV, synthetic, a validation split, or data.reader = "spark").
+    parquet: ParquetPlan | None = None
 
 
 def load_frames(
@@ -64,6 +74,7 @@ def load_frames(
     validation_path: str = "",
     validation_fraction: float = 0.0,
     validation_seed: int = 0,
+    reader: str = "auto",
 ) -> Frames:
     """:func:`load_training_frame` plus a validation set.
 
@@ -72,7 +83,15 @@ def load_frames(
     before repartitioning. Spark's ``randomSplit`` sorts each partition before sampling, so
     the split — and with it the training blocks — is the same on every evaluation of the
     lineage and on every run with the same input, partitioning and seed.
+
+    ``reader`` (Parquet only): "auto" plans a pyarrow read of the files
+    (:func:`~sparklr.spark.parquet.plan_parquet_blocks`, one block per partition Spark would
+    make, or ``partitions``) and falls back to Spark's reader when pyarrow cannot read them;
+    "pyarrow" fails instead of falling back; "spark" always reads through Spark. A
+    ``validation_fraction`` split always goes through Spark.
     """
+    if reader not in READERS:
+        raise DataError(f"unknown reader {reader!r}; use one of {', '.join(READERS)}")
     if validation_path and validation_fraction:
         raise DataError("give either a validation path or a validation fraction, not both")
     if fmt == "synthetic":
@@ -107,9 +126,23 @@ def load_frames(
         if fmt == "synthetic":
             raise DataError("a validation path needs a file format (parquet or csv)")
         validation, _ = select_columns(read_table(spark, validation_path, fmt), label, names)
-    if partitions:
+    plan = None
+    if fmt == "parquet" and reader != "spark":
+        if validation_fraction:
+            reason = "data.validation_fraction splits the rows in Spark"
+        else:
+            columns = [label, *names] + ([weight] if weight else [])
+            blocks = partitions or frame.rdd.getNumPartitions()
+            planned = plan_parquet_blocks(raw.inputFiles(), columns, blocks)
+            reason = planned if isinstance(planned, str) else ""
+            plan = None if reason else planned
+        if reason and reader == "pyarrow":
+            raise DataError(f'data.reader = "pyarrow" cannot read {path}: {reason}')
+        if reason:
+            log.info("reading %s through Spark: %s", path, reason)
+    if partitions and plan is None:
         frame = frame.repartition(partitions)
-    return Frames(frame, validation, names)
+    return Frames(frame, validation, names, plan)
 
 
 def split_validation(frame: DataFrame, fraction: float, seed: int) -> tuple[DataFrame, DataFrame]:

@@ -1,0 +1,169 @@
+"""Reading Parquet files straight into the executors with pyarrow (the fast path of the build).
+
+Why. Through ``mapInArrow`` the JVM decodes Parquet, converts every row to Arrow and streams the
+batches to Python: measured on 1M × 50 doubles per task, about 7 s of the 9.5 s a block took to
+build. pyarrow decodes the same row groups in the Python worker itself in about 1 s, and the
+JVM never touches the data.
+
+Plan (driver, :func:`plan_parquet_blocks`): the files Spark would read (sorted, so the plan is
+the same on every run), their row groups from the Parquet footers, and the global row range
+[p·M/P, (p+1)·M/P) of each of the P blocks, as :class:`ParquetSlice`\\ s (file, row group, rows
+within it). Only the footers are read on the driver; no data.
+
+Read (executor, :func:`read_slices`): each slice's row group is decoded column by column,
+cast to float64 (nulls become NaN, so the build's checks name them) and yielded in batches of
+``batch_rows`` rows. The rows of a block are therefore those of its range, in file order;
+reading the same plan again gives the same blocks.
+
+The plan is refused (``str`` reason, the caller falls back to Spark's reader) when a file is not
+on a filesystem pyarrow can open (``file:``, or any scheme ``pyarrow.fs`` resolves: hdfs with
+libhdfs, s3, gs), when a column is not a plain integer, floating or boolean column in the files
+(decimals, partition-directory columns), or when the files' columns disagree.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from pyarrow import fs as pafs
+
+log = logging.getLogger(__name__)
+
+#: Read buffer of the Parquet reader: column chunks are streamed through it, not read whole.
+READ_BUFFER_BYTES = 1 << 20
+
+
+@dataclass(frozen=True)
+class ParquetSlice:
+    """Rows [start, stop) of row group ``row_group`` of the Parquet file ``file`` (a URI)."""
+
+    file: str
+    row_group: int
+    start: int
+    stop: int
+
+    @property
+    def rows(self) -> int:
+        return self.stop - self.start
+
+
+@dataclass(frozen=True)
+class ParquetPlan:
+    """Which rows of which files make each block; ``columns`` = [label, *features, (weight)]."""
+
+    columns: tuple[str, ...]
+    blocks: tuple[tuple[ParquetSlice, ...], ...]
+
+    @property
+    def partitions(self) -> int:
+        return len(self.blocks)
+
+    @property
+    def rows(self) -> int:
+        return sum(s.rows for block in self.blocks for s in block)
+
+    def block_rows(self, index: int) -> int:
+        return sum(s.rows for s in self.blocks[index])
+
+
+def _open(uri: str) -> tuple[pafs.FileSystem, str]:
+    """pyarrow's filesystem and path for a URI as Spark lists it (``file:/x`` or ``file:///x``)."""
+    if uri.startswith("file:") and not uri.startswith("file://"):
+        uri = "file://" + uri[len("file:") :]
+    return pafs.FileSystem.from_uri(uri)
+
+
+def _plain_numeric(t: pa.DataType) -> bool:
+    return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
+
+
+def plan_parquet_blocks(
+    files: Sequence[str], columns: Sequence[str], partitions: int
+) -> ParquetPlan | str:
+    """Split the rows of ``files`` into ``partitions`` contiguous, equal-sized ranges (see the
+    module docstring); a ``str`` says why pyarrow cannot read them (use Spark's reader)."""
+    if not files:
+        return "no input files listed"
+    if partitions < 1:
+        return f"{partitions} partitions"
+    groups: list[tuple[str, int, int]] = []  # (file, row group, rows)
+    for uri in sorted(files):
+        try:
+            filesystem, path = _open(uri)
+            with filesystem.open_input_file(path) as handle:
+                parquet = pq.ParquetFile(handle)
+                schema = parquet.schema_arrow
+                metadata = parquet.metadata
+        except Exception as exc:  # unknown scheme, no libhdfs, no credentials, ...
+            return f"pyarrow cannot open {uri}: {str(exc).splitlines()[0][:200]}"
+        for name in columns:
+            index = schema.get_field_index(name)
+            if index < 0:
+                return f"column {name!r} is not stored in {uri} (a partition directory?)"
+            if not _plain_numeric(schema.field(index).type):
+                return f"column {name!r} has type {schema.field(index).type} in {uri}"
+        groups += [(uri, g, metadata.row_group(g).num_rows) for g in range(metadata.num_row_groups)]
+    total = sum(rows for _, _, rows in groups)
+    bounds = [total * p // partitions for p in range(partitions + 1)]
+    blocks: list[list[ParquetSlice]] = [[] for _ in range(partitions)]
+    first = 0  # global index of the row group's first row
+    p = 0
+    for uri, group, rows in groups:
+        last = first + rows
+        while p < partitions and rows:
+            lo, hi = max(first, bounds[p]), min(last, bounds[p + 1])
+            if lo < hi:
+                blocks[p].append(ParquetSlice(uri, group, lo - first, hi - first))
+            if bounds[p + 1] >= last:
+                break
+            p += 1
+        first = last
+    return ParquetPlan(tuple(columns), tuple(tuple(b) for b in blocks))
+
+
+def read_slices(
+    slices: Sequence[ParquetSlice], columns: Sequence[str], batch_rows: int = 8192
+) -> Iterator[pa.RecordBatch]:
+    """The rows of ``slices`` in order, as record batches of float64 columns ``columns``.
+
+    Row groups are decoded as a stream of ``batch_rows``-row batches through a small read
+    buffer, so a task holds a few MB of Arrow data at a time, never a whole row group (fresh
+    memory is the expensive part of a build). Single-threaded: the executor already runs one
+    task per core."""
+    names = list(columns)
+    opened: dict[str, pq.ParquetFile] = {}
+    try:
+        for piece in slices:
+            parquet = opened.get(piece.file)
+            if parquet is None:
+                filesystem, path = _open(piece.file)
+                parquet = opened[piece.file] = pq.ParquetFile(
+                    filesystem.open_input_file(path), buffer_size=READ_BUFFER_BYTES
+                )
+            missing = [c for c in names if parquet.schema_arrow.get_field_index(c) < 0]
+            if missing:
+                raise KeyError(f"column(s) {', '.join(missing)} not found in {piece.file}")
+            seen = 0  # rows of the row group decoded so far
+            for batch in parquet.iter_batches(
+                batch_size=batch_rows,
+                row_groups=[piece.row_group],
+                columns=names,
+                use_threads=False,
+            ):
+                lo, hi = max(piece.start - seen, 0), min(piece.stop - seen, batch.num_rows)
+                seen += batch.num_rows
+                if lo < hi:
+                    batch = batch.slice(lo, hi - lo)
+                    yield pa.RecordBatch.from_arrays(
+                        [pc.cast(batch.column(c), pa.float64()) for c in names], names=names
+                    )
+                if seen >= piece.stop:
+                    break
+    finally:
+        for parquet in opened.values():
+            parquet.close()
