@@ -13,7 +13,7 @@ def test_benchmark_runs_and_refuses_unmeasured_ratios(spark, tmp_path, capsys):
     out = tmp_path / "bench.json"
     argv = [
         *("--rows", "3000", "--features", "4", "--partitions", "2"),
-        *("--iterations", "2", "--warmup", "1", "--tiny-rows", "200"),
+        *("--iterations", "2", "--warmup", "1", "--tiny-rows", "200", "--load-repeats", "2"),
         *("--source", "generator", "--skip-mllib", "--json", str(out)),
     ]
     assert benchmark.main(argv) == 0
@@ -23,6 +23,7 @@ def test_benchmark_runs_and_refuses_unmeasured_ratios(spark, tmp_path, capsys):
     assert result["setup"]["rows"] == 3000
     assert result["setup"]["partitions"] == 2
     assert sum(result["setup"]["rows_per_block"]) == 3000
+    assert len(result["load"]["sparklr_laps"]) == 2 and result["load"]["mllib_laps"] == []
     # the distributed sums and the NumPy baseline really computed the same thing
     agree = result["agreement_sparklr_vs_numpy"]
     assert agree["rows_equal"]

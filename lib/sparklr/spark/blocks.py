@@ -118,13 +118,16 @@ class _TimedBatches:
             self.seconds += time.perf_counter() - t0
 
 
-def _fill_block(batches, X: np.ndarray, y: np.ndarray, v: np.ndarray | None = None) -> int:
-    """Copy Arrow batches [label, features..., (weight)] into X (row-major), y (and v), batch
-    by batch: each batch is assembled column by column in a small buffer that stays in cache,
-    then copied into X as one contiguous run of rows (no strided writes over the whole block).
-    Returns the number of rows copied, which must be len(y)."""
-    n = X.shape[1]
+def _write_block(batches, out, n: int, dtype: str, y: np.ndarray, v: np.ndarray | None) -> int:
+    """Write the features of Arrow batches [label, features..., (weight)] (float64 columns) to
+    the file ``out`` as row-major ``dtype`` rows, and their labels (and weights) into y (and v),
+    batch by batch: Arrow transposes each batch into a row-major tensor (nulls → NaN, for the
+    checks to find), written as one contiguous run of rows. (Plain writes: filling a fresh file
+    through a shared memory map costs a page fault and a filesystem callback per page, measured
+    3-10x slower; and Arrow's transpose is ~4x faster than column-by-column NumPy copies into
+    fresh buffers.) Returns the number of rows written, which must be len(y)."""
     offset = 0
+    features = list(range(1, n + 1))
     for batch in batches:
         k = batch.num_rows
         if k == 0:
@@ -132,10 +135,8 @@ def _fill_block(batches, X: np.ndarray, y: np.ndarray, v: np.ndarray | None = No
         if offset + k > len(y):
             raise RuntimeError(f"the partition has more rows than the {len(y)} expected")
         y[offset : offset + k] = batch.column(0).to_numpy(zero_copy_only=False)
-        buf = np.empty((k, n), dtype=X.dtype)
-        for j in range(n):
-            buf[:, j] = batch.column(j + 1).to_numpy(zero_copy_only=False)
-        X[offset : offset + k] = buf
+        rows = np.asarray(batch.select(features).to_tensor(null_to_nan=True, row_major=True))
+        out.write(rows.astype(dtype, copy=False).data)
         if v is not None:
             v[offset : offset + k] = batch.column(n + 1).to_numpy(zero_copy_only=False)
         offset += k
@@ -184,9 +185,9 @@ def _build_block(
     """Arrow batches of block ``pid`` ([label, features..., (weight)], ``m_p`` rows in all) →
     the block's files in the executor's local directory, and its meta row (as a dict).
 
-    X_p is written straight into its (temporary) .npy file through a shared memory map, so the
-    block goes to the page cache once, with no private copy; the file is renamed into place
-    only when complete."""
+    X_p is streamed into its (temporary) .npy file, so the block goes to the page cache once,
+    with no private copy, and is then memory-mapped read-only for the checks and statistics;
+    the file is renamed into place only when complete."""
     t0 = time.perf_counter()
     n = len(feature_names)
     timed = _TimedBatches(batches)
@@ -194,14 +195,18 @@ def _build_block(
     os.makedirs(directory, exist_ok=True)
     path = os.path.join(directory, f"part-{pid:05d}")
     x_tmp = f"{path}.X.{uuid.uuid4().hex}.tmp.npy"
-    if m_p:
-        X = np.lib.format.open_memmap(x_tmp, mode="w+", dtype=dtype, shape=(m_p, n))
-    else:
-        X = np.empty((0, n), dtype=dtype)
     y = np.empty(m_p, dtype=np.float64)
     v = np.empty(m_p, dtype=np.float64) if weight else None
     try:
-        filled = _fill_block(timed, X, y, v)
+        if m_p:
+            with open(x_tmp, "wb") as out:
+                header = {"descr": np.dtype(dtype).str, "fortran_order": False, "shape": (m_p, n)}
+                np.lib.format.write_array_header_1_0(out, header)
+                filled = _write_block(timed, out, n, dtype, y, v)
+            X = np.load(x_tmp, mmap_mode="r").view(np.ndarray)
+        else:
+            filled = _write_block(timed, None, n, dtype, y, v)
+            X = np.empty((0, n), dtype=dtype)
         if filled != m_p:
             raise RuntimeError(f"partition {pid}: {filled} rows read, {m_p} expected")
         t_copy = time.perf_counter()
