@@ -247,3 +247,21 @@ def test_reader_choice(spark, tmp_path, dataset):
             spark, fmt="parquet", path=str(tmp_path / "parted"), label="label",
             features=["day"], reader="pyarrow",
         )  # fmt: skip
+
+
+def test_corrupt_pages_are_bad_data_naming_the_file(spark, tmp_path, data):
+    """Footers intact (so the plan is made), data pages of one file overwritten: the build
+    fails with a DataError naming that file and row group, not a retried task."""
+    X, y = data
+    directory = tmp_path / "corrupt"
+    uris = write_dataset(directory, X, y)
+    victim = uris[2][len("file:") :]
+    raw = bytearray(open(victim, "rb").read())
+    raw[4:4004] = b"\xff" * 4000  # just after the leading magic: the first page headers
+    open(victim, "wb").write(bytes(raw))
+    frames = load_frames(
+        spark, fmt="parquet", path=str(directory), label="label", features=NAMES, partitions=2
+    )
+    assert frames.parquet is not None
+    with pytest.raises(DataError, match=r"cannot read the input: file:.*part-00002\.parquet"):
+        BlockSet(spark, frames.train, "label", NAMES, parquet=frames.parquet).build()

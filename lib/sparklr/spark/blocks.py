@@ -63,7 +63,7 @@ META_SCHEMA = (
     "nonfinite long, nonfinite_example string, bad_labels long, bad_label_example string, "
     "positives double, mean binary, scatter binary, "
     "bad_weights long, bad_weight_example string, weight_sum double, weight_sq_sum double, "
-    "seconds array<double>"
+    "seconds array<double>, read_error string"
 )
 
 
@@ -161,11 +161,17 @@ def _build_from_parquet(
 ) -> Iterator[MetaRow]:
     """Task body of the pyarrow path: (partition, slices) → resident block files + one meta row;
     the block's row count is known from the plan, so the batches stream into the block."""
-    from sparklr.spark.parquet import read_slices
+    from sparklr.spark.parquet import ParquetReadError, read_slices
 
     for pid, slices in items:
         m_p = sum(s.rows for s in slices)
-        meta = _build_block(pid, read_slices(slices, columns), m_p, **params)
+        try:
+            meta = _build_block(pid, read_slices(slices, columns), m_p, **params)
+        except ParquetReadError as exc:
+            # Bad data, not a failed task: report it in the meta row (the driver raises a
+            # DataError naming the file), so that Spark does not retry the task.
+            yield MetaRow(**_empty_meta(pid, read_error=str(exc)))
+            continue
         # Give the decode buffers back: a long-lived worker should hold nothing but mappings.
         pa.default_memory_pool().release_unused()
         yield MetaRow(**meta)
@@ -282,7 +288,15 @@ def _build_block(
             t_stats - t_copy,
             t_end - t_stats,
         ],
+        "read_error": "",
     }
+
+
+def _empty_meta(pid: int, read_error: str) -> dict:
+    """The meta row of a block that could not be read."""
+    fields = dict.fromkeys(_META_ARROW_SCHEMA.names)
+    fields.update(partition=pid, rows=0, read_error=read_error, seconds=[])
+    return fields
 
 
 #: What the build tasks spend their time on (seconds per block, see BlockMeta.seconds).
@@ -308,6 +322,7 @@ _META_ARROW_SCHEMA = pa.schema(
         ("weight_sum", pa.float64()),
         ("weight_sq_sum", pa.float64()),
         ("seconds", pa.list_(pa.float64())),
+        ("read_error", pa.string()),
     ]
 )
 
@@ -522,6 +537,10 @@ class BlockSet:
             rdd = self.frame.mapInArrow(build, META_SCHEMA).rdd.cache()
         rows = rdd.collect()
         self._meta_rdd = rdd
+        unreadable = sorted((r.partition, r.read_error) for r in rows if r.read_error)
+        if unreadable:
+            self.unpersist()
+            raise DataError(f"cannot read the input: {unreadable[0][1]}")
         self.metas = [self._to_meta(r) for r in sorted(rows, key=lambda r: r.partition)]
         self._check()
         return self

@@ -126,6 +126,16 @@ def plan_parquet_blocks(
     return ParquetPlan(tuple(columns), tuple(tuple(b) for b in blocks))
 
 
+def _first_line(exc: BaseException) -> str:
+    text = str(exc).strip()
+    return f"{type(exc).__name__}: {text.splitlines()[0][:300] if text else ''}"
+
+
+class ParquetReadError(Exception):
+    """A row group that pyarrow could not decode (corrupt pages, truncated file...): bad data,
+    named by file and row group."""
+
+
 def read_slices(
     slices: Sequence[ParquetSlice], columns: Sequence[str], batch_rows: int = 8192
 ) -> Iterator[pa.RecordBatch]:
@@ -141,29 +151,39 @@ def read_slices(
         for piece in slices:
             parquet = opened.get(piece.file)
             if parquet is None:
-                filesystem, path = _open(piece.file)
-                parquet = opened[piece.file] = pq.ParquetFile(
-                    filesystem.open_input_file(path), buffer_size=READ_BUFFER_BYTES
-                )
+                try:
+                    filesystem, path = _open(piece.file)
+                    parquet = opened[piece.file] = pq.ParquetFile(
+                        filesystem.open_input_file(path), buffer_size=READ_BUFFER_BYTES
+                    )
+                except (pa.ArrowException, OSError) as exc:
+                    raise ParquetReadError(f"{piece.file}: {_first_line(exc)}") from exc
             missing = [c for c in names if parquet.schema_arrow.get_field_index(c) < 0]
             if missing:
                 raise KeyError(f"column(s) {', '.join(missing)} not found in {piece.file}")
             seen = 0  # rows of the row group decoded so far
-            for batch in parquet.iter_batches(
+            batches = parquet.iter_batches(
                 batch_size=batch_rows,
                 row_groups=[piece.row_group],
                 columns=names,
                 use_threads=False,
-            ):
-                lo, hi = max(piece.start - seen, 0), min(piece.stop - seen, batch.num_rows)
-                seen += batch.num_rows
-                if lo < hi:
+            )
+            while seen < piece.stop:
+                try:
+                    batch = next(batches, None)
+                    if batch is None:
+                        raise OSError(f"row group ended after {seen} of {piece.stop} rows")
+                    lo, hi = max(piece.start - seen, 0), min(piece.stop - seen, batch.num_rows)
+                    seen += batch.num_rows
+                    if lo >= hi:
+                        continue
                     batch = batch.slice(lo, hi - lo)
-                    yield pa.RecordBatch.from_arrays(
-                        [pc.cast(batch.column(c), pa.float64()) for c in names], names=names
-                    )
-                if seen >= piece.stop:
-                    break
+                    columns = [pc.cast(batch.column(c), pa.float64()) for c in names]
+                except (pa.ArrowException, OSError) as exc:
+                    raise ParquetReadError(
+                        f"{piece.file} (row group {piece.row_group}): {_first_line(exc)}"
+                    ) from exc
+                yield pa.RecordBatch.from_arrays(columns, names=names)
     finally:
         for parquet in opened.values():
             parquet.close()
