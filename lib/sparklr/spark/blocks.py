@@ -17,8 +17,8 @@ executor the task
 The RDD of those rows is cached. Its partitions live in the block manager of the executor
 that wrote the files, so Spark schedules later tasks on partition p there (PROCESS_LOCAL).
 
-Iteration (:meth:`BlockSet.sums`, one Spark job): broadcast (w, b) (the previous iteration's
-broadcast is unpersisted); each task takes its row,
+Iteration (:meth:`BlockSet.sums`, one Spark job): (w, b) are broadcast with the job's task
+binary (they travel in the task closure; see :meth:`BlockSet._run`); each task takes its row,
 memory-maps X_p and y_p (the page cache holds one copy per executor, shared by all its Python
 workers, and nothing is copied from the JVM), and returns the block's
 :class:`~sparklr.kernels.BlockSums`; the driver collects them in partition order and adds
@@ -423,7 +423,7 @@ class TaskReport:
 def _partition_sums(index: int, rows: Iterator, params, n_features: int) -> Iterator:
     rows = list(rows)  # consume the input fully, so the Python worker is reused
     started = time.perf_counter()
-    w, b, hessian, evaluation, class_weight = params.value
+    w, b, hessian, evaluation, class_weight = params
     _maybe_inject_fault(evaluation, index)
     pid, host = os.getpid(), os.uname().nodename
     for row in rows:
@@ -672,23 +672,22 @@ class BlockSet:
         return sum_in_order(parts, self.n_features, hessian)
 
     def _run(self, w: np.ndarray, b: float, hessian: bool) -> tuple[list, list[TaskReport]]:
-        sc = self.spark.sparkContext
-        payload = (
+        params = (
             np.asarray(w, dtype=np.float64),
             float(b),
             hessian,
             self.evaluations,
             getattr(self, "_class_weight", None),
         )
-        # A new Broadcast per iteration, unpersisted as soon as the pass is done.
-        bc = sc.broadcast(payload)
+        # (w, b) travel in the task closure, which is how Spark broadcasts them: the closure is
+        # serialized once per stage into the task binary, which the DAG scheduler broadcasts
+        # (TorrentBroadcast, one fetch per executor); past 1 MB pickled (~130k features)
+        # PySpark itself moves the closure into an explicit sc.broadcast. A separate
+        # sc.broadcast + unpersist per iteration measured 14-16 ms of a ~70 ms job for nothing.
         n = self.n_features
-        try:
-            out = self._meta_rdd.mapPartitionsWithIndex(
-                lambda i, rows: _partition_sums(i, rows, bc, n)
-            ).collect()
-        finally:
-            bc.unpersist()
+        out = self._meta_rdd.mapPartitionsWithIndex(
+            lambda i, rows: _partition_sums(i, rows, params, n)
+        ).collect()
         return [s for s, _ in out], [r for _, r in out]
 
     def rebuild(self) -> None:
