@@ -52,6 +52,7 @@ def test_defaults_and_overrides_are_toml_literals(tmp_path):
         ('data.features=["label", "a"]', "data.features"),
         ("data.format=json", "data.format"),
         ("data.dtype=float16", "data.dtype"),
+        ("data.reader=fast", "data.reader"),
         ("output.overwrite=1", "output.overwrite"),
         ("train.checkpoint_every=-1", "train.checkpoint_every"),
         ("train.max_iter.deep=1", "train.max_iter"),
