@@ -23,7 +23,6 @@ libhdfs, s3, gs), when a column is not a plain integer, floating or boolean colu
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 
@@ -31,8 +30,6 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyarrow import fs as pafs
-
-log = logging.getLogger(__name__)
 
 #: Read buffer of the Parquet reader: column chunks are streamed through it, not read whole.
 READ_BUFFER_BYTES = 1 << 20
