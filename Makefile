@@ -2,7 +2,7 @@
 #   make run    trains on the built-in default (conf/train.toml); ARGS="--set k=v" to override
 #   make test   runs the test suite (pytest)
 #   make package  builds what a cluster needs into dist/ (wheel, sparklr.zip for --py-files,
-#               sparklr-env.tar.gz for --archives); see docs "Run on a cluster"
+#               sparklr-env.tar.gz for --archives); see docs/deployment.md
 # Both create .venv and install the project into it on first use.
 
 PYTHON ?= python3
