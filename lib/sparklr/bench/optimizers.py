@@ -27,6 +27,9 @@ from sparklr.bench.baselines import assemble_mllib, fit_mllib
 from sparklr.objective import FeatureMap, LogisticObjective
 from sparklr.optimizers import OptimizerOptions, OptimizerState, StopRule, get
 from sparklr.output import write_json_atomic
+from sparklr.spark.blocks import BlockSet
+from sparklr.spark.loading import load_training_frame
+from sparklr.spark.session import build_session
 
 #: An optimizer has reached the optimum when J ≤ J* (1 + TARGET) (J* > 0).
 TARGET = 1e-8
@@ -119,10 +122,6 @@ def run(
     rows: int, features: int, partitions: int, reg_param: float, budget: int
 ) -> OptimizerBenchmark:
     """The whole benchmark on a fresh ``local[partitions]`` session."""
-    from sparklr.spark.blocks import BlockSet
-    from sparklr.spark.loading import load_training_frame
-    from sparklr.spark.session import build_session
-
     spark = build_session(f"local[{partitions}]", "sparklr-benchmark-optimizers", "WARN")
     frame, names = load_training_frame(
         spark,

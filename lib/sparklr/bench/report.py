@@ -31,7 +31,7 @@ class Ratio:
 
     @property
     def verdict(self) -> str:
-        """ "met" / "MISSED" against the target; the reason when unmeasured; else ""."""
+        """Against the target: "met" or "MISSED"; the reason when unmeasured; else empty."""
         if self.value is None:
             return self.reason
         if self.target is None:

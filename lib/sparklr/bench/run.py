@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import platform
 import shutil
@@ -15,8 +16,8 @@ from pyspark.sql import SparkSession
 
 from sparklr.bench.baselines import agreement, fit_sklearn, measure_mllib, numpy_result
 from sparklr.bench.cli import Settings
-from sparklr.bench.data import Dataset, driver_matrix, prepare_data
-from sparklr.bench.results import BenchResult, MllibResult, OtherDtype, Setup, SklearnResult
+from sparklr.bench.data import driver_matrix, prepare_data
+from sparklr.bench.results import BenchResult, Setup
 from sparklr.bench.sparklr_run import (
     measure_loads,
     measure_memory,
@@ -27,6 +28,8 @@ from sparklr.bench.sparklr_run import (
 from sparklr.objective import FeatureMap, LogisticObjective
 from sparklr.spark.blocks import BlockSet
 from sparklr.spark.session import build_session, is_local_master
+
+log = logging.getLogger("sparklr.benchmark")
 
 
 def run_benchmark(settings: Settings) -> BenchResult:
@@ -59,25 +62,30 @@ def _run(spark: SparkSession, settings: Settings, workdir: Path) -> BenchResult:
     dataset = prepare_data(spark, settings, workdir)
     setup.generate_parquet_seconds = dataset.generate_seconds
     load, blocks = measure_loads(dataset)
+    log.info("sparklr blocks ready: %d rows in %d blocks", blocks.rows, blocks.partitions)
     _describe_blocks(setup, blocks)
-    skipped: dict[str, str] = {}
     fmap = FeatureMap.from_moments(blocks.moments, True)
     lr = 1.0 / LogisticObjective(blocks, fmap).lipschitz(blocks.moments)
     X, y = driver_matrix(dataset, blocks)
     sparklr, numpy_laps, theta = time_iterations(blocks, fmap, lr, X, y, settings)
     numpy = numpy_result(numpy_laps, X, y, settings.iterations)
     agree = agreement(blocks, fmap, theta, X, y)
-    other_dtype = _other_dtype(dataset, blocks, fmap, lr, theta, skipped)
+    other_dtype = (
+        None if settings.skip_float32 else measure_other_dtype(dataset, blocks, fmap, lr, theta)
+    )
     memory = measure_memory(blocks)
-    sklearn = _sklearn(X, y, settings, skipped)
+    sklearn = None if settings.skip_sklearn else fit_sklearn(X, y)
     del X, y
     overhead = measure_overhead(spark, settings)
     blocks.unpersist()
-    mllib = _mllib(spark, dataset, skipped)
+    mllib = None
+    if not settings.skip_mllib:
+        k = settings.mllib_iterations
+        mllib = measure_mllib(spark, dataset.frame, dataset.label, dataset.names, k)
     setup.loadavg_end = list(os.getloadavg())
     return BenchResult(
         setup=setup,
-        skipped=skipped,
+        skipped=_skip_reasons(settings, sklearn_missing=sklearn is None),
         load=load,
         sparklr=sparklr,
         numpy=numpy,
@@ -116,36 +124,15 @@ def _describe_blocks(setup: Setup, blocks: BlockSet) -> None:
     setup.rows_per_block = [m.rows for m in blocks.metas]
 
 
-def _other_dtype(
-    dataset: Dataset,
-    blocks: BlockSet,
-    fmap: FeatureMap,
-    lr: float,
-    theta: np.ndarray,
-    skipped: dict[str, str],
-) -> OtherDtype | None:
-    if dataset.settings.skip_float32:
-        skipped["float32"] = "--skip-float32"
-        return None
-    return measure_other_dtype(dataset, blocks, fmap, lr, theta)
-
-
-def _sklearn(
-    X: np.ndarray, y: np.ndarray, settings: Settings, skipped: dict[str, str]
-) -> SklearnResult | None:
-    if settings.skip_sklearn:
-        skipped["sklearn"] = "--skip-sklearn"
-        return None
-    result = fit_sklearn(X, y)
-    if result is None:
-        skipped["sklearn"] = "scikit-learn not installed"
-    return result
-
-
-def _mllib(spark: SparkSession, dataset: Dataset, skipped: dict[str, str]) -> MllibResult | None:
-    if dataset.settings.skip_mllib:
-        skipped["mllib"] = "--skip-mllib"
-        return None
-    return measure_mllib(
-        spark, dataset.frame, dataset.label, dataset.names, dataset.settings.mllib_iterations
-    )
+def _skip_reasons(s: Settings, sklearn_missing: bool) -> dict[str, str]:
+    """Why a section is missing, by section name."""
+    reasons = {}
+    if s.skip_float32:
+        reasons["float32"] = "--skip-float32"
+    if s.skip_sklearn:
+        reasons["sklearn"] = "--skip-sklearn"
+    elif sklearn_missing:
+        reasons["sklearn"] = "scikit-learn not installed"
+    if s.skip_mllib:
+        reasons["mllib"] = "--skip-mllib"
+    return reasons
