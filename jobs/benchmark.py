@@ -1,8 +1,8 @@
-"""spark-submit entry point; the job itself is sparklr.app.benchmark (see its docstring)."""
+"""spark-submit entry point; the benchmark itself is sparklr.bench (see its docstring)."""
 
 import sys
 
-from sparklr.app.benchmark import main
+from sparklr.bench.cli import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

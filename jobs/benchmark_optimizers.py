@@ -1,8 +1,8 @@
-"""spark-submit entry point; see sparklr.app.benchmark_optimizers."""
+"""spark-submit entry point; see sparklr.bench.optimizers."""
 
 import sys
 
-from sparklr.app.benchmark_optimizers import main
+from sparklr.bench.optimizers import main
 
 if __name__ == "__main__":
     sys.exit(main(sys.argv[1:]))

@@ -1,12 +1,12 @@
-"""Smoke test of the benchmark job on tiny data (no timing assertions: only that it measures,
-agrees with NumPy, and refuses ratios it did not measure)."""
+"""Smoke test of the benchmark (sparklr.bench.run through the command line) on tiny data (no
+timing assertions: only that it measures, agrees with NumPy, and refuses ratios it did not
+measure)."""
 
 from __future__ import annotations
 
 import json
 
-import pytest
-from sparklr.app import benchmark
+from sparklr.bench import cli
 
 
 def test_benchmark_runs_and_refuses_unmeasured_ratios(spark, tmp_path, capsys):
@@ -16,7 +16,7 @@ def test_benchmark_runs_and_refuses_unmeasured_ratios(spark, tmp_path, capsys):
         *("--iterations", "2", "--warmup", "1", "--tiny-rows", "200", "--load-repeats", "2"),
         *("--source", "generator", "--skip-mllib", "--json", str(out)),
     ]
-    assert benchmark.main(argv) == 0
+    assert cli.main(argv) == 0
     printed = capsys.readouterr().out
     result = json.loads(out.read_text())
 
@@ -44,8 +44,3 @@ def test_benchmark_runs_and_refuses_unmeasured_ratios(spark, tmp_path, capsys):
     assert "MLlib LogisticRegression" in printed and "n/a (--skip-mllib)" in printed
     line = next(ln for ln in printed.splitlines() if ln.startswith("sparklr_over_mllib_iteration"))
     assert " n/a " in line and "--skip-mllib" in line
-
-
-def test_benchmark_rejects_bad_arguments():
-    with pytest.raises(benchmark.ConfigError, match="--rows"):
-        benchmark.parse_args(["--rows", "0"])
