@@ -20,27 +20,10 @@ T = [[diag(s), 0], [−(s⊙c)ᵀ, 1]] (w = s⊙w̃, b = b̃ − wᵀc), [x̃; 1
 M̃ = TᵀMT and T Ĩ⁻¹ Tᵀ = I⁻¹, T Ĩ⁻¹M̃Ĩ⁻¹ Tᵀ = I⁻¹MI⁻¹: the covariance is solved in training
 coordinates and mapped exactly; standardization changes nothing but round-off.
 
-Solving. The intercept is profiled out first, S = Ĩ_ww − ĩ_wb ĩ_wbᵀ / ĩ_bb (the information of
-w̃ about centred features), and by the block inverse, with g = ĩ_wb / ĩ_bb::
-
-    Ĩ⁻¹ = [[S⁻¹, −S⁻¹g], [−gᵀS⁻¹, 1/ĩ_bb + gᵀS⁻¹g]]
-
-S, scaled to unit diagonal (R = D^(-1/2) S D^(-1/2)), is factored by Cholesky in column order.
-Coefficient j is **not estimable** (null values and a reason, never a huge number) when, with
-τ = :data:`TOLERANCE` = 10⁻¹⁰:
-
-* s_j = 0: a constant feature;
-* S_jj / s_j² ≤ τ Σ v d x_j²: its variation is below τ of its mean square, i.e. it is constant
-  to within the round-off of the sums;
-* its Cholesky pivot, 1 − R²_j of x_j regressed (in the metric v d) on the intercept and the
-  kept earlier features, is below τ: collinear; the later of collinear columns is dropped;
-* its variance inflation factor VIF_j = S_jj (S⁻¹)_jj on the kept set exceeds 1/τ (the
-  largest is dropped until none does; this catches collinearity hidden by round-off).
-
-The kept coefficients are those of the model without the dropped columns: as the dropped
-columns lie (to within τ) in the span of the kept ones E, the fit's z is also reached with
-θ̃_E + B θ̃_D, B = Ĩ_EE⁻¹ Ĩ_ED (exact for exact collinearity), and with 1/τ the covariance has
-about ε/τ ≈ 10⁻⁶ relative accuracy at worst.
+Solving (:mod:`sparklr.inference_linalg`): Ĩ⁻¹ by Cholesky with the intercept profiled out;
+a coefficient whose column is constant or collinear (to a documented tolerance) is **not
+estimable**: null values and the reason, never a huge number. The kept coefficients are then
+those of the model without the dropped columns.
 
 Statistics. Each estimable coefficient β with standard error se = √Cov_jj gets z = β / se,
 p = erfc(|z| / √2) (two-sided, normal), CI = β ± q se with q = Φ⁻¹(1 − (1 − level)/2), odds
@@ -62,6 +45,7 @@ from statistics import NormalDist
 import numpy as np
 
 from sparklr.errors import ConfigError, DataError
+from sparklr.inference_linalg import invert_information, name_partners
 from sparklr.inference_report import format_table, to_csv
 from sparklr.objective import FeatureMap
 
@@ -70,12 +54,8 @@ METHODS = ("auto", "none", "fisher", "robust")
 #: ``auto`` computes Fisher standard errors up to this many features: the (n_x + 1)² information
 #: matrix (134 MB at 4,096) is summed over partitions and factored on the driver, O(n_x³).
 AUTO_MAX_FEATURES = 4096
-#: τ of the module docstring: 1 − R² below it (VIF above 1/τ) makes a coefficient not estimable.
-TOLERANCE = 1e-10
 #: Name of the intercept in the coefficient table (a feature may not be called so).
 INTERCEPT = "(intercept)"
-#: Columns of the panel in which the Cholesky factorization with dropped columns is blocked.
-BLOCK = 64
 
 
 def choose_method(
@@ -283,15 +263,12 @@ def infer(
     """
     names = _check(method, theta, information, meat, feature_names, ci_level)
     info = np.asarray(information, dtype=np.float64)
-    fisher, reasons = _inverse(info, feature_map)
+    fisher, reasons = invert_information(info, feature_map)
     cov_t = fisher if method == "fisher" else fisher @ np.asarray(meat) @ fisher
     dropped = sorted(reasons)
     B = fisher @ info[:, dropped]  # x̃_D ≈ [x̃; 1]_E B: the kept columns that span the dropped
-    _name_partners(reasons, dropped, B, np.diag(info), names)
-    theta_t = np.asarray(theta, dtype=np.float64).copy()
-    theta_t += B @ theta_t[dropped]
-    theta_t[dropped] = 0.0
-    w, b = feature_map.to_raw(theta_t)
+    name_partners(reasons, dropped, B, np.diag(info), names)
+    w, b = feature_map.to_raw(_fold(np.asarray(theta, dtype=np.float64), B, dropped))
     estimates = np.append(w, b)
     cov = _to_original_scale(cov_t, feature_map)
     cov[dropped, :] = cov[:, dropped] = np.nan
@@ -323,115 +300,19 @@ def _check(method, theta, information, meat, feature_names, ci_level) -> list[st
         raise ValueError(f"theta and information must have {shape[0]} entries per side")
     if method == "robust" and np.shape(meat) != shape:
         raise ValueError(f"robust inference needs the {shape} meat matrix")
+    matrices = [theta, information] + ([meat] if method == "robust" else [])
+    if not all(np.all(np.isfinite(x)) for x in matrices):
+        raise ValueError("theta, information and meat must be finite")
     if not 0 < ci_level < 1:
         raise ValueError(f"ci_level must be in (0, 1), got {ci_level!r}")
     return [*names, INTERCEPT]
 
 
-def _inverse(info: np.ndarray, fm: FeatureMap) -> tuple[np.ndarray, dict[int, str]]:
-    """Ĩ⁻¹ on the estimable coordinates (zero elsewhere) and {index: reason} for the others."""
-    n = len(info) - 1
-    inverse = np.zeros_like(info)
-    h_bb, h_wb = info[n, n], info[:n, n]
-    if not h_bb > 0:
-        reason = "no information: a(1 − a) = 0 for every sample"
-        return inverse, dict.fromkeys(range(n + 1), reason)
-    S = info[:n, :n] - np.outer(h_wb, h_wb) / h_bb
-    reasons = _flat_features(info, S, fm)
-    candidates = np.array([j for j in range(n) if j not in reasons], dtype=int)
-    d = np.sqrt(np.diag(S)[candidates])
-    keep, R_inv, found = _drop_collinear(S[np.ix_(candidates, candidates)] / np.outer(d, d))
-    reasons.update({int(candidates[i]): why for i, why in found.items()})
-    kept = candidates[keep]
-    S_inv = R_inv / np.outer(d[keep], d[keep])
-    g = h_wb[kept] / h_bb
-    S_inv_g = S_inv @ g
-    inverse[np.ix_(kept, kept)] = S_inv
-    inverse[kept, n] = inverse[n, kept] = -S_inv_g
-    inverse[n, n] = 1.0 / h_bb + g @ S_inv_g
-    return inverse, reasons
-
-
-def _flat_features(info: np.ndarray, S: np.ndarray, fm: FeatureMap) -> dict[int, str]:
-    """Constant features, and features constant to within round-off (module docstring)."""
-    n = len(S)
-    s, c = fm.scale, fm.shift
-    safe = np.where(s == 0, 1.0, s)
-    mean_square = np.diag(info)[:n] / safe**2 + 2 * c * info[:n, n] / safe + c**2 * info[n, n]
-    flat = ~(np.diag(S) / safe**2 > TOLERANCE * mean_square)
-    reasons = {int(j): "constant feature" for j in np.flatnonzero(s == 0)}
-    for j in np.flatnonzero(flat & (s != 0)):
-        reasons[int(j)] = f"constant to within round-off (variance < {TOLERANCE:g} × mean square)"
-    return reasons
-
-
-def _drop_collinear(R: np.ndarray) -> tuple[np.ndarray, np.ndarray, dict[int, str]]:
-    """Keep mask, (R_KK)⁻¹ and {index: reason}: pivots, then variance inflation factors."""
-    keep, pivots = _pivot_check(R)
-    found = {
-        int(j): f"collinear: 1 − R² = {pivots[j]:.2g} < {TOLERANCE:g}"
-        for j in np.flatnonzero(~keep)
-    }
-    while True:
-        R_inv = _inverse_of_kept(R, keep)
-        vif = np.diag(R_inv)
-        if not len(vif) or vif.max() <= 1.0 / TOLERANCE:
-            return keep, R_inv, found
-        worst = int(np.argmax(vif))
-        j = int(np.flatnonzero(keep)[worst])
-        keep[j] = False
-        found[j] = f"collinear: variance inflation factor {vif[worst]:.2g} > {1 / TOLERANCE:g}"
-
-
-def _name_partners(reasons, dropped, B, info_diag, names) -> None:
-    """Add to each collinear column's reason the (up to 3) kept features that span it."""
-    n = len(names) - 1
-    for col, j in enumerate(dropped):
-        if not reasons[j].startswith("collinear"):
-            continue
-        weight = np.abs(B[:n, col]) * np.sqrt(np.maximum(info_diag[:n], 0.0))
-        order = [
-            k for k in np.argsort(-weight, kind="stable")[:3] if weight[k] > 1e-3 * weight.max()
-        ]
-        if order:
-            partners = ", ".join(names[k] for k in order)
-            reasons[j] = reasons[j].replace("collinear", f"collinear with {partners}", 1)
-
-
-def _pivot_check(R: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Cholesky of R in column order, skipping columns whose pivot is below τ (blocked)."""
-    n = len(R)
-    try:
-        pivots = np.diag(np.linalg.cholesky(R)) ** 2
-        if np.all(pivots >= TOLERANCE):
-            return np.ones(n, dtype=bool), pivots
-    except np.linalg.LinAlgError:
-        pass
-    A = R.copy()  # lower triangle becomes L; the trailing block the Schur complement
-    keep = np.zeros(n, dtype=bool)
-    pivots = np.zeros(n)
-    for lo in range(0, n, BLOCK):
-        hi = min(lo + BLOCK, n)
-        for j in range(lo, hi):
-            pivots[j] = A[j, j]
-            if pivots[j] < TOLERANCE:
-                A[j:, j] = 0.0
-                continue
-            keep[j] = True
-            A[j:, j] /= math.sqrt(pivots[j])
-            A[j + 1 :, j + 1 : hi] -= np.outer(A[j + 1 :, j], A[j + 1 : hi, j])
-        panel = A[hi:, lo:hi]
-        A[hi:, hi:] -= panel @ panel.T
-    return keep, pivots
-
-
-def _inverse_of_kept(R: np.ndarray, keep: np.ndarray) -> np.ndarray:
-    """(R_KK)⁻¹ by Cholesky, K = the kept columns."""
-    idx = np.flatnonzero(keep)
-    if not len(idx):
-        return np.zeros((0, 0))
-    L_inv = np.linalg.inv(np.linalg.cholesky(R[np.ix_(idx, idx)]))
-    return L_inv.T @ L_inv
+def _fold(theta: np.ndarray, B: np.ndarray, dropped: list[int]) -> np.ndarray:
+    """θ̃_E + B θ̃_D on the kept coordinates, 0 on the dropped D (see sparklr.inference_linalg)."""
+    folded = theta + B @ theta[dropped]
+    folded[dropped] = 0.0
+    return folded
 
 
 def _to_original_scale(cov: np.ndarray, fm: FeatureMap) -> np.ndarray:
@@ -447,6 +328,8 @@ def _to_original_scale(cov: np.ndarray, fm: FeatureMap) -> np.ndarray:
 
 
 def _coefficient(name, estimate, variance, q, reason) -> Coefficient:
+    if reason is None and not variance > 0:
+        reason = f"variance {variance:.2g} is not positive"
     if reason is not None:
         nan = math.nan
         return Coefficient(name, nan, nan, nan, nan, nan, nan, reason)
