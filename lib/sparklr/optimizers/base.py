@@ -110,7 +110,7 @@ class StopRule:
 Callback = Callable[[OptimizerState, IterationRecord], None]
 
 
-#: lbfgs: default number of (s, y) pairs kept (MLlib's and scipy's default); train.lbfgs_memory.
+#: lbfgs: default number of (s, y) pairs kept (MLlib's and scipy's); the config's default too.
 LBFGS_MEMORY = 10
 
 

@@ -71,6 +71,7 @@ GROW = 2.0
 MAX_TRIALS = 60
 #: Nesterov: J(y_k) above this multiple of (J(θ_0) + 1) is divergence.
 NESTEROV_BLOWUP = 100.0
+#: The momentum choices of gd (config.py checks train.momentum against them).
 MOMENTA = ("none", "nesterov")
 
 
