@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from sparklr import config as cfg
 from sparklr.config import Config, load_config
 from sparklr.errors import ConfigError
 
@@ -106,3 +107,90 @@ def test_fingerprint_depends_on_values_only():
     c = load_config(None, ["data.path=/d", "train.max_iter=6"])
     assert a.fingerprint() == b.fingerprint() != c.fingerprint()
     assert a.fingerprint("data") == c.fingerprint("data")
+
+
+# ------------------------------------------------ the optimizer keys (the optimizers know none)
+
+
+def test_registry_and_config_list_the_same_optimizers():
+    from sparklr import optimizers
+
+    assert tuple(optimizers.REGISTRY) == cfg.OPTIMIZERS
+    for name in cfg.OPTIMIZERS:
+        assert optimizers.get(name) is optimizers.REGISTRY[name]
+        loaded = load_config(None, ["data.format=synthetic", f"train.optimizer={name}"])
+        assert loaded.train.optimizer == name
+    with pytest.raises(ValueError, match="bfgs"):
+        optimizers.get("bfgs")
+    with pytest.raises(ConfigError, match=r"train\.optimizer .*gd, lbfgs, newton"):
+        load_config(None, ["data.format=synthetic", "train.optimizer=bfgs"])
+
+
+def test_new_keys_have_the_documented_defaults():
+    from sparklr.optimizers import LBFGS_MEMORY, OptimizerOptions
+
+    t = load_config(None, ["data.format=synthetic"]).train
+    assert (t.line_search, t.momentum, t.reg_param, t.elastic_net) == (False, "none", 0.0, 0.0)
+    assert (t.class_weight, t.init) == ("none", "seed")
+    # one lbfgs memory default, the optimizers' (MLlib's and scipy's 10)
+    assert t.lbfgs_memory == OptimizerOptions().lbfgs_memory == LBFGS_MEMORY == 10
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        (["train.momentum=heavy"], "train.momentum"),
+        (["train.reg_param=-1"], "train.reg_param"),
+        (["train.elastic_net=1.5"], "train.elastic_net"),
+        (["train.class_weight=auto"], "train.class_weight"),
+        (["train.init=zero"], "train.init"),
+        (["train.line_search=1"], "train.line_search"),
+        (["train.line_search=true", "train.momentum=nesterov"], "train.line_search"),
+        (
+            ["train.optimizer=newton", "train.reg_param=0.1", "train.elastic_net=0.5"],
+            "train.optimizer",
+        ),
+        (["data.weight=label"], "data.weight"),
+        (["train.lbfgs_memory=0"], "train.lbfgs_memory"),
+        (["train.lbfgs_memory=-3"], "train.lbfgs_memory"),
+    ],
+)
+def test_bad_optimizer_values_name_the_key(override, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        load_config(None, ["data.format=synthetic", *override])
+
+
+@pytest.mark.parametrize(
+    ("override", "words"),
+    [
+        (["train.momentum=heavy"], "none, nesterov; got 'heavy'"),
+        (["train.line_search=true", "train.momentum=nesterov"], "nesterov"),
+        (["train.optimizer=newton", "train.reg_param=0.1", "train.elastic_net=1"], "L1"),
+    ],
+)
+def test_optimizer_errors_say_what_is_allowed(override, words):
+    with pytest.raises(ConfigError, match=words):
+        load_config(None, ["data.format=synthetic", *override])
+
+
+def test_valid_combinations_load():
+    c = load_config(
+        None,
+        [
+            "data.format=synthetic",
+            "train.optimizer=lbfgs",
+            "train.reg_param=0.1",
+            "train.elastic_net=1",
+            "train.class_weight=balanced",
+            "train.init=log_odds",
+            "data.weight=w",
+        ],
+    )
+    assert c.train.optimizer == "lbfgs" and c.data.weight == "w"
+    # newton refuses only a real L1 term: elastic_net without reg_param is no penalty at all
+    c = load_config(
+        None, ["data.format=synthetic", "train.optimizer=newton", "train.elastic_net=0.5"]
+    )
+    assert (c.train.optimizer, c.train.reg_param) == ("newton", 0.0)
+    c = load_config(None, ["data.format=synthetic", "train.momentum=nesterov"])
+    assert c.train.momentum == "nesterov" and not c.train.line_search

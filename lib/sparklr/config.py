@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sparklr.errors import ConfigError
+from sparklr.optimizers import LBFGS_MEMORY, MOMENTA, REGISTRY
 
 
 @dataclass(frozen=True)
@@ -95,16 +96,16 @@ class TrainSection:
     line_search: bool = False
     #: gd: "none" or "nesterov" (accelerated GD with adaptive restart).
     momentum: str = "none"
-    #: λ ≥ 0 of the elastic-net penalty λ (½ (1 − α) ‖w̃‖² + α ‖w̃‖₁) (MLlib's regParam).
+    #: λ ≥ 0 of the elastic-net penalty λ (½ (1 − ρ) ‖w̃‖² + ρ ‖w̃‖₁) (MLlib's regParam).
     reg_param: float = 0.0
-    #: α ∈ [0, 1]: 0 = L2, 1 = L1 (MLlib's elasticNetParam).
+    #: ρ ∈ [0, 1]: 0 = L2, 1 = L1 (MLlib's elasticNetParam).
     elastic_net: float = 0.0
     #: "none", or "balanced": class k weighted by W / (2 W_k).
     class_weight: str = "none"
     #: "seed" (b⁰ = 0) or "log_odds" (b⁰ = log(m₁/m₀)); w⁰ from train.seed in both.
     init: str = "seed"
-    #: lbfgs: number of (s, y) correction pairs kept.
-    lbfgs_memory: int = 50
+    #: lbfgs: number of (s, y) correction pairs kept (the optimizers' default).
+    lbfgs_memory: int = LBFGS_MEMORY
 
 
 @dataclass(frozen=True)
@@ -339,12 +340,13 @@ def validate(config: Config) -> None:
 
 
 def _validate_objective(config: Config) -> None:
-    """The optimizer and objective keys (issue "optimizers")."""
+    """The optimizer and objective keys: what the optimizers need, checked before they run
+    (they take plain arguments and know no keys)."""
     d, t = config.data, config.train
     _require(
-        t.momentum in ("none", "nesterov"),
+        t.momentum in MOMENTA,
         "train.momentum",
-        f'must be "none" or "nesterov", got {t.momentum!r}',
+        f"must be one of {', '.join(MOMENTA)}; got {t.momentum!r}",
     )
     _require(
         not (t.line_search and t.momentum == "nesterov"),
@@ -383,5 +385,5 @@ def _validate_objective(config: Config) -> None:
         )
 
 
-#: Optimizers train.optimizer accepts (sparklr.optimizers.REGISTRY has the same names).
-OPTIMIZERS = ("gd", "lbfgs", "newton")
+#: Optimizers train.optimizer accepts: the names of sparklr.optimizers.REGISTRY.
+OPTIMIZERS = tuple(REGISTRY)

@@ -19,10 +19,11 @@ materializes a second copy of X. The chain rule maps their sums back (m = Σ cou
 
 The objective (MLlib's definition of the elastic-net penalty, intercept never penalised)::
 
-    J(θ) = (1/m) Σ v_i L(z_i, y_i) + λ (½ (1 − α) ‖w̃‖² + α ‖w̃‖₁)
+    J(θ) = (1/m) Σ v_i L(z_i, y_i) + λ (½ (1 − ρ) ‖w̃‖² + ρ ‖w̃‖₁)
 
-with λ = ``reg_param`` and α = ``elastic_net``. The smooth part is evaluated here; the L1
-part's value is included in J, and its non-smooth handling belongs to the optimizer.
+with λ = ``reg_param`` and the mix ρ = ``elastic_net`` (α is the learning rate). The smooth
+part is evaluated here; the L1 part's value is included in J, and its non-smooth handling
+belongs to the optimizer.
 
 The penalty acts on w̃, which is the scale MLlib penalizes: the standardized coefficients
 w̃_j = σ_j w_j when ``standardize = true``, the original-scale coefficients w when
@@ -30,7 +31,7 @@ w̃_j = σ_j w_j when ``standardize = true``, the original-scale coefficients w 
 
 Weights. v_i are the sample weights (``data.weight``, 1 without) times the class weight c_{y_i}
 (``class_weight`` = (c₀, c₁), e.g. "balanced": c_k = W / (2 W_k) with W_k = Σ_{y_i = k} v_i), and
-m = Σ v_i: J is a weighted mean. With L1 (λα > 0) the reported ‖∇J‖ is the norm of the
+m = Σ v_i: J is a weighted mean. With L1 (λρ > 0) the reported ‖∇J‖ is the norm of the
 minimum-norm subgradient (:attr:`Evaluation.pseudo_gradient`), which is 0 exactly at the optimum.
 """
 
@@ -140,7 +141,7 @@ class Evaluation:
     count: float
     rows: int
     accuracy: float = float("nan")
-    #: λα, the coefficient of ‖w̃‖₁ in ``loss`` (its subgradient is not in ``grad``).
+    #: λρ, the coefficient of ‖w̃‖₁ in ``loss`` (its subgradient is not in ``grad``).
     l1: float = 0.0
 
     @property
@@ -154,7 +155,7 @@ class Evaluation:
     def pseudo_gradient(self) -> np.ndarray:
         """The minimum-norm subgradient of J (``grad`` itself when there is no L1 term).
 
-        For w̃_j ≠ 0 it is g_j + λα sign(w̃_j); for w̃_j = 0 it is g_j shrunk towards 0 by λα.
+        For w̃_j ≠ 0 it is g_j + λρ sign(w̃_j); for w̃_j = 0 it is g_j shrunk towards 0 by λρ.
         """
         if not self.l1:
             return self.grad
@@ -236,7 +237,7 @@ class LogisticObjective:
         """An upper bound on the curvature of the smooth part of J.
 
         The data term's Hessian is (1/m) Σ a(1−a) [x̃;1][x̃;1]ᵀ with a(1−a) ≤ ¼, so
-        L = ¼ λ_max((1/m) Σ [x̃;1][x̃;1]ᵀ) + λ(1 − α). A step 1/L never increases J.
+        L = ¼ λ_max((1/m) Σ [x̃;1][x̃;1]ᵀ) + λ(1 − ρ). A step 1/L never increases J.
         ``moments`` carry the sample weights; class weights c_k scale the data term by at
         most max(c) W / (c₀ W₀ + c₁ W₁), which multiplies the first term.
         """

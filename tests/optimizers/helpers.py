@@ -70,7 +70,7 @@ def sklearn_l2(X, y, reg_param, *, standardize=True, sample_weight=None, class_w
 
 def split_variable_reference(objective, n_params):
     """Independent elastic-net solver: w̃ = p − q with p, q ≥ 0 makes the L1 term linear,
-    λα Σ (p + q), and the problem smooth and bound-constrained: scipy's L-BFGS-B solves it."""
+    λρ Σ (p + q), and the problem smooth and bound-constrained: scipy's L-BFGS-B solves it."""
     n = n_params - 1
     l1 = objective.l1
     saved = objective.reg_param, objective.elastic_net

@@ -30,7 +30,7 @@ def test_resume_from_json_is_bit_identical(elastic_net):
     X, y = breast_cancer(slice(0, 8))
     objective, _ = make_objective(X, y, reg_param=1e-3, elastic_net=elastic_net)
     lbfgs = get("lbfgs")
-    options = OptimizerOptions(history_size=5)
+    options = OptimizerOptions(lbfgs_memory=5)
     full = lbfgs(objective, OptimizerState(0, np.zeros(9)), options=options, stop=StopRule(30, 0))
     checkpoints = []
     lbfgs(
@@ -53,7 +53,7 @@ def test_memory_is_bounded_and_iterations_beat_gd():
     state = get("lbfgs")(
         objective,
         OptimizerState(0, np.zeros(7)),
-        options=OptimizerOptions(history_size=3),
+        options=OptimizerOptions(lbfgs_memory=3),
         stop=StopRule(200, 1e-9),
     )
     assert state.stop_reason == "converged"

@@ -35,7 +35,6 @@ from sparklr.objective import (
     log_odds_intercept,
 )
 from sparklr.optimizers import OptimizerOptions, OptimizerState, StopRule
-from sparklr.optimizers.diagnostics import SeparationMonitor
 from sparklr.output import (
     check_output_target,
     discard,
@@ -215,12 +214,8 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
             state.theta[-1] = log_odds_intercept(moments, class_weight)
         progress = ProgressLog(log, config.train.max_iter, config.train.log_every)
         every = config.train.checkpoint_every
-        separation = SeparationMonitor()
-        evaluated = [state.theta.copy()]  # θ_k that the next record was evaluated at
 
         def on_iteration(st: OptimizerState, record) -> None:
-            separation.observe(record.iteration, record.loss, evaluated[0], record.accuracy)
-            evaluated[0] = st.theta.copy()
             progress(st, record)
             if every and st.stop_reason is None and st.iteration % every == 0:
                 _write_checkpoint(staging, st, fingerprints)
@@ -233,21 +228,15 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
                 learning_rate=learning_rate,
                 line_search=t.line_search,
                 momentum=t.momentum,
-                history_size=t.lbfgs_memory,
+                lbfgs_memory=t.lbfgs_memory,
             ),
             stop=StopRule(t.max_iter, t.tol),
             callback=on_iteration,
         )
         train_seconds = time.perf_counter() - t0
-        # Separation: proven when θ classifies every sample (optimizers.separation_detected),
-        # suspected when ‖w‖ keeps growing while J → 0 (SeparationMonitor). Both only matter
-        # without a penalty (with one, the optimum exists).
-        separated = optimizers.separation_detected(objective, state)
-        growing = objective.reg_param == 0 and separation.suspected
-        if separated:
-            log.warning("%s", optimizers.base.SEPARATION_MESSAGE)
-        elif growing:
-            log.warning("%s", separation.message())
+        separation = state.separation  # proven / suspected / none (optimizers.separation)
+        if separation.flagged:
+            log.warning("%s", separation.message)
 
         w, b = feature_map.to_raw(state.theta)
         model = Model(
@@ -257,7 +246,7 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
             label=config.data.label,
             metadata=_metadata(config, state, blocks, learning_rate, constant),
         )
-        model.metadata["separation_suspected"] = bool(separated or growing)
+        model.metadata["separation_suspected"] = separation.flagged
         model.metadata["weight_norm"] = separation.weight_norm
         _write_checkpoint(staging, state, fingerprints)
         histograms = _measure(config, frames, model)

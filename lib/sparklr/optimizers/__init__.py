@@ -1,24 +1,30 @@
 """Driver-side optimizers. Each sees only :class:`sparklr.objective.LogisticObjective`.
 
-``get(name)`` returns the optimizer ``train.optimizer`` names; all share one signature
-(:class:`~sparklr.optimizers.base.Optimizer`)::
+One iteration loop (:func:`sparklr.optimizers.driver.drive`) runs every method; a method is its
+step (:class:`sparklr.optimizers.driver.Method`): gd (plain, Armijo line search, Nesterov),
+lbfgs (OWL-QN with L1), newton. ``get(name)`` returns the optimizer ``train.optimizer`` names;
+all share one signature (:class:`~sparklr.optimizers.base.Optimizer`)::
 
     state = get(name)(objective, state, options=OptimizerOptions(...), stop=StopRule(...),
                       callback=...)
+
+The returned state carries the run's separation verdict (``state.separation``, see
+:mod:`sparklr.optimizers.separation`).
 """
 
 from sparklr.optimizers import gd, lbfgs, newton
 from sparklr.optimizers.base import (
+    LBFGS_MEMORY,
     IterationRecord,
     Optimizer,
     OptimizerOptions,
     OptimizerState,
     StopRule,
-    separation_detected,
 )
-from sparklr.optimizers.gd import gradient_descent
+from sparklr.optimizers.gd import MOMENTA, gradient_descent
+from sparklr.optimizers.separation import SeparationVerdict, separation_detected
 
-#: name → optimizer; config.OPTIMIZERS lists the same names.
+#: name → optimizer; config.OPTIMIZERS is derived from it.
 REGISTRY: dict[str, Optimizer] = {"gd": gd.run, "lbfgs": lbfgs.run, "newton": newton.run}
 
 
@@ -32,11 +38,14 @@ def get(name: str) -> Optimizer:
 
 
 __all__ = [
+    "LBFGS_MEMORY",
+    "MOMENTA",
     "REGISTRY",
     "IterationRecord",
     "Optimizer",
     "OptimizerOptions",
     "OptimizerState",
+    "SeparationVerdict",
     "StopRule",
     "get",
     "gradient_descent",

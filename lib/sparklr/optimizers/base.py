@@ -1,8 +1,10 @@
-"""What every optimizer shares: its state, its history, the stopping rule (NumPy only).
+"""What every optimizer shares: its state, its history, the stopping rule, its options and
+the pieces of line searches (NumPy only).
 
-An optimizer is a loop over ``objective.evaluate(θ)`` (see :mod:`sparklr.objective`); it
-never sees Spark. Its whole state is an :class:`OptimizerState`: small, serializable to JSON
-(checkpoints), and enough to continue a run bit for bit.
+An optimizer is the driver loop over ``objective.evaluate(θ)`` (:mod:`sparklr.optimizers.driver`,
+:mod:`sparklr.objective`) with a method's step; it never sees Spark. Its whole state is an
+:class:`OptimizerState`: small, serializable to JSON (checkpoints), and enough to continue a
+run bit for bit.
 
 Stopping rule (all optimizers): stop at the first evaluated θ_k with ‖∇J(θ_k)‖₂ ≤ ``tol``
 ("converged"), or after ``max_iter`` iterations ("max_iter"). The gradient is in training
@@ -15,15 +17,16 @@ Every optimizer has the signature of :data:`Optimizer` (see :func:`sparklr.optim
 from __future__ import annotations
 
 import math
-import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
-from typing import Any, Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
-from sparklr.errors import DivergenceError
 from sparklr.objective import Evaluation, LogisticObjective
+
+if TYPE_CHECKING:
+    from sparklr.optimizers.separation import SeparationVerdict
 
 
 @dataclass
@@ -41,13 +44,18 @@ class IterationRecord:
 
 @dataclass
 class OptimizerState:
-    """Everything needed to continue: θ_k, k, the history so far and optimizer memory."""
+    """Everything needed to continue: θ_k, k, the history so far and optimizer memory.
+
+    ``separation`` is the verdict of the run that returned this state; it is not part of a
+    checkpoint (every run forms its own from the iterates it evaluates).
+    """
 
     iteration: int
     theta: np.ndarray
     history: list[IterationRecord] = field(default_factory=list)
     memory: dict[str, Any] = field(default_factory=dict)
     stop_reason: str | None = None
+    separation: SeparationVerdict | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -102,13 +110,8 @@ class StopRule:
 Callback = Callable[[OptimizerState, IterationRecord], None]
 
 
-def check_finite(evaluation: Evaluation, iteration: int, hint: str) -> None:
-    """Stop at once when J or its gradient is NaN or infinite."""
-    if not (math.isfinite(evaluation.loss) and np.all(np.isfinite(evaluation.grad))):
-        raise DivergenceError(
-            f"training diverged at iteration {iteration}: "
-            f"J = {evaluation.loss} is not finite; {hint}"
-        )
+#: lbfgs: default number of (s, y) pairs kept (MLlib's and scipy's); the config's default too.
+LBFGS_MEMORY = 10
 
 
 @dataclass(frozen=True)
@@ -122,7 +125,7 @@ class OptimizerOptions:
     #: gd: "none" or "nesterov".
     momentum: str = "none"
     #: lbfgs: number of (s, y) pairs kept.
-    history_size: int = 10
+    lbfgs_memory: int = LBFGS_MEMORY
 
 
 class Optimizer(Protocol):
@@ -171,72 +174,3 @@ def soft_threshold(theta: np.ndarray, threshold: float) -> np.ndarray:
     w = theta[:-1]
     out[:-1] = np.sign(w) * np.maximum(np.abs(w) - threshold, 0.0)
     return out
-
-
-#: Accuracy at or above this counts as "every sample on the right side" (weighted sums).
-SEPARATION_ACCURACY = 1.0 - 1e-12
-
-
-def separates(objective: LogisticObjective, theta: np.ndarray, accuracy: float) -> bool:
-    """True when θ proves that the unpenalized optimum does not exist.
-
-    If some θ with w̃ ≠ 0 classifies every sample correctly (z ≥ 0 exactly for y = 1), the
-    classes are (quasi-)completely separated, and J → inf J is only approached as ‖w̃‖ → ∞
-    along that direction (Albert & Anderson, 1984): there is no finite maximum-likelihood
-    estimate. Any λ > 0 (L2 or L1) makes the optimum exist again.
-    """
-    return (
-        objective.reg_param == 0
-        and accuracy >= SEPARATION_ACCURACY
-        and bool(np.any(theta[:-1] != 0))
-    )
-
-
-def separation_detected(objective: LogisticObjective, state: OptimizerState) -> bool:
-    """Whether the last evaluated θ of ``state`` separates the data (see :func:`separates`).
-
-    For any optimizer's result; lbfgs and newton also stop on it (stop reason "separated").
-    """
-    if state.stop_reason == "separated":
-        return True
-    if not state.history:
-        return False
-    return separates(objective, state.theta, state.history[-1].accuracy)
-
-
-SEPARATION_MESSAGE = (
-    "the classes are linearly separable: every training sample is classified correctly, so "
-    "the unpenalized optimum does not exist (J → 0 only as ‖w‖ → ∞) and the coefficients are "
-    "only one separating direction of arbitrary scale; set train.reg_param > 0"
-)
-
-
-def record_iteration(
-    state: OptimizerState,
-    evaluation: Evaluation,
-    *,
-    step: float,
-    started: float,
-    reason: str | None,
-    callback: Callback | None,
-    evaluations: int = 1,
-) -> IterationRecord | None:
-    """Append the history line of θ_k. When ``reason`` ends the run, set the stop reason, make
-    the last callback and return None; otherwise return the record (the optimizer takes its
-    step, then calls back with it)."""
-    record = IterationRecord(
-        iteration=state.iteration,
-        loss=evaluation.loss,
-        grad_norm=evaluation.grad_norm,
-        step=step,
-        seconds=time.perf_counter() - started,
-        accuracy=evaluation.accuracy,
-        evaluations=evaluations,
-    )
-    state.history.append(record)
-    if reason is None:
-        return record
-    state.stop_reason = reason
-    if callback:
-        callback(state, record)
-    return None

@@ -8,15 +8,16 @@ with a fixed learning rate α. One evaluation (one pass over the data) per itera
 α ≤ 1/L, L the curvature bound of :meth:`LogisticObjective.lipschitz`, J never increases, so
 an increase of J means α is too large: the run stops with :class:`DivergenceError`.
 
-L1 (λα > 0): the step becomes the proximal-gradient step (ISTA): with f the smooth part of J,
-θ_{k+1} = prox(θ_k − α ∇f(θ_k)), where prox soft-thresholds every w̃_j by α λα
-(w̃_j ← sign(w̃_j) max(|w̃_j| − α λα, 0)) and leaves b̃ alone. Without L1, prox is the identity.
+L1 (λρ > 0, ρ = ``elastic_net`` the mix of the penalty): the step becomes the proximal-gradient
+step (ISTA): with f the smooth part of J, θ_{k+1} = prox(θ_k − α ∇f(θ_k)), where prox
+soft-thresholds every w̃_j by α λρ (w̃_j ← sign(w̃_j) max(|w̃_j| − α λρ, 0)) and leaves b̃
+alone. Without L1, prox is the identity.
 
 ``line_search = True`` (Armijo backtracking). The trial step starts at the step accepted in
 the previous iteration, doubled when that one was accepted at its first trial (α at the
 start), and is halved until
 
-    J(θ⁺) ≤ J(θ_k) + c Δ,   Δ = ∇f(θ_k)ᵀ(θ⁺ − θ_k) + λα (‖w̃⁺‖₁ − ‖w̃_k‖₁)  (< 0),  c = 10⁻⁴
+    J(θ⁺) ≤ J(θ_k) + c Δ,   Δ = ∇f(θ_k)ᵀ(θ⁺ − θ_k) + λρ (‖w̃⁺‖₁ − ‖w̃_k‖₁)  (< 0),  c = 10⁻⁴
 
 (Δ = −α‖∇J‖² without L1). Every trial is one pass; the accepted trial's pass is the next
 iteration's evaluation, so an iteration costs 1 + (number of rejected trials) passes. When
@@ -37,33 +38,32 @@ the first y_k that meets the stopping rule. J(y_k) need not decrease monotonical
 whose J exceeds 100 (J(θ_0) + 1) is reported as divergence. One pass per iteration.
 Nesterov uses the fixed α; it is not combined with the line search.
 
-State (for checkpoints): θ (y_k for nesterov); memory "step" (line search), "x_prev" and "t"
+Each variant is a :class:`~sparklr.optimizers.driver.Method` of the shared driver loop. State
+(for checkpoints): θ (y_k for nesterov); memory "step" (line search), "x_prev" and "t"
 (nesterov). A resumed run re-evaluates θ_k (deterministic) and continues bit for bit.
 """
 
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 
-from sparklr.errors import ConfigError, DivergenceError
+from sparklr.errors import DivergenceError
 from sparklr.objective import Evaluation, LogisticObjective
 from sparklr.optimizers.base import (
     Callback,
     OptimizerOptions,
     OptimizerState,
     StopRule,
-    check_finite,
-    record_iteration,
     soft_threshold,
     sufficient_decrease,
 )
+from sparklr.optimizers.driver import Method, Move, drive
 
 #: J may rise by this relative amount (round-off) before it counts as divergence.
 RISE_TOLERANCE = 1e-10
-DIVERGENCE_HINT = 'the learning rate is too large; use train.learning_rate = "auto"'
+LEARNING_RATE_HINT = 'the learning rate is too large; use train.learning_rate = "auto"'
 #: Armijo's sufficient-decrease constant, the step's shrink and growth factors.
 ARMIJO_C = 1e-4
 SHRINK = 0.5
@@ -71,79 +71,46 @@ GROW = 2.0
 MAX_TRIALS = 60
 #: Nesterov: J(y_k) above this multiple of (J(θ_0) + 1) is divergence.
 NESTEROV_BLOWUP = 100.0
+#: The momentum choices of gd (config.py checks train.momentum against them).
+MOMENTA = ("none", "nesterov")
 
 
-def gradient_descent(
-    objective: LogisticObjective,
-    state: OptimizerState,
-    *,
-    learning_rate: float,
-    stop: StopRule,
-    callback: Callback | None = None,
-    line_search: bool = False,
-    momentum: str = "none",
-) -> OptimizerState:
-    """Run GD from ``state`` until ``stop`` says so; returns the final state (θ_k evaluated)."""
-    if momentum not in ("none", "nesterov"):
-        raise ConfigError(
-            f'config key train.momentum must be "none" or "nesterov", got {momentum!r}'
-        )
-    if momentum == "nesterov" and line_search:
-        raise ConfigError(
-            'config key train.line_search cannot be combined with train.momentum = "nesterov"'
-        )
-    if momentum == "nesterov":
-        return _nesterov(objective, state, learning_rate, stop, callback)
-    start = time.perf_counter() - (state.history[-1].seconds if state.history else 0.0)
-    previous = state.history[-1].loss if state.history else None
-    threshold = learning_rate * objective.l1
-    step = float(state.memory.get("step", learning_rate)) if line_search else learning_rate
-    pending: Evaluation | None = None
-    while True:
-        k = state.iteration
-        passes = 0
-        if pending is None:
-            evaluation = objective.evaluate(state.theta)
-            passes = 1
-        else:
-            evaluation, pending = pending, None
-        check_finite(evaluation, k, DIVERGENCE_HINT)
-        if previous is not None and evaluation.loss > previous + RISE_TOLERANCE * max(
-            1.0, abs(previous)
-        ):
+class FixedStep(Method):
+    """θ_{k+1} = prox(θ_k − α ∇f(θ_k)); with α ≤ 1/L, J never rises."""
+
+    hint = LEARNING_RATE_HINT
+
+    def __init__(self, objective: LogisticObjective, learning_rate: float):
+        self.objective = objective
+        self.learning_rate = learning_rate
+
+    def check(self, current: Evaluation, state: OptimizerState) -> None:
+        if not state.history:
+            return
+        previous = state.history[-1].loss
+        if current.loss > previous + RISE_TOLERANCE * max(1.0, abs(previous)):
             raise DivergenceError(
-                f"training diverged at iteration {k}: J rose from {previous:.6g} to "
-                f"{evaluation.loss:.6g} with learning rate {learning_rate:g}; {DIVERGENCE_HINT}"
+                f"training diverged at iteration {state.iteration}: J rose from {previous:.6g} "
+                f"to {current.loss:.6g} with learning rate {self.learning_rate:g}; {self.hint}"
             )
-        reason = stop.reason(evaluation, k)
-        if reason or not line_search:
-            taken = 0.0 if reason else learning_rate
-        else:
-            taken, pending, trials = _armijo(objective, evaluation, step, k)
-            passes += trials
-            step = taken * GROW if trials == 1 else taken
-        record = record_iteration(
-            state,
-            evaluation,
-            step=taken,
-            started=start,
-            reason=reason,
-            callback=callback,
-            evaluations=passes,
-        )
-        if record is None:
-            return state
-        if line_search:
-            state.theta = pending.theta.copy()
-            state.memory["step"] = step
-        elif threshold:
-            state.theta = soft_threshold(state.theta - learning_rate * evaluation.grad, threshold)
-        else:
-            state.theta = state.theta - learning_rate * evaluation.grad
-        state.iteration = k + 1
-        previous = evaluation.loss
-        if callback:
-            callback(state, record)
+
+    def step(self, current: Evaluation, state: OptimizerState) -> Move:
+        return Move(self.prox_gradient(current), self.learning_rate)
+
+    def prox_gradient(self, current: Evaluation) -> np.ndarray:
+        """prox(θ − α ∇f(θ)) at θ = ``current.theta``."""
+        rate = self.learning_rate
+        return soft_threshold(current.theta - rate * current.grad, rate * self.objective.l1)
+
+
+class ArmijoStep(FixedStep):
+    """The proximal-gradient step with Armijo backtracking; memory "step" is the next trial."""
+
+    def step(self, current: Evaluation, state: OptimizerState) -> Move:
+        trial = float(state.memory.get("step", self.learning_rate))
+        taken, evaluation, trials = _armijo(self.objective, current, trial, state.iteration)
+        following = taken * GROW if trials == 1 else taken
+        return Move(evaluation.theta, taken, evaluation, {"step": following})
 
 
 def _armijo(
@@ -169,52 +136,52 @@ def _armijo(
     )
 
 
-def _nesterov(
-    objective: LogisticObjective,
-    state: OptimizerState,
-    learning_rate: float,
-    stop: StopRule,
-    callback: Callback | None,
-) -> OptimizerState:
-    start = time.perf_counter() - (state.history[-1].seconds if state.history else 0.0)
-    threshold = learning_rate * objective.l1
-    x_prev = np.asarray(state.memory.get("x_prev", state.theta), dtype=np.float64).copy()
-    t = float(state.memory.get("t", 1.0))
-    first = state.history[0].loss if state.history else None
-    while True:
-        k = state.iteration
-        evaluation = objective.evaluate(state.theta)
-        check_finite(evaluation, k, DIVERGENCE_HINT)
-        if first is None:
-            first = evaluation.loss
-        if evaluation.loss > NESTEROV_BLOWUP * (abs(first) + 1.0):
+class NesterovStep(FixedStep):
+    """FISTA with gradient restart; memory "x_prev" (x_k) and "t" (t_k)."""
+
+    def check(self, current: Evaluation, state: OptimizerState) -> None:
+        first = state.history[0].loss if state.history else current.loss
+        if current.loss > NESTEROV_BLOWUP * (abs(first) + 1.0):
             raise DivergenceError(
-                f"training diverged at iteration {k}: J = {evaluation.loss:.6g} (started at "
-                f"{first:.6g}) with learning rate {learning_rate:g}; {DIVERGENCE_HINT}"
+                f"training diverged at iteration {state.iteration}: J = {current.loss:.6g} "
+                f"(started at {first:.6g}) with learning rate {self.learning_rate:g}; "
+                f"{self.hint}"
             )
-        reason = stop.reason(evaluation, k)
-        record = record_iteration(
-            state,
-            evaluation,
-            step=0.0 if reason else learning_rate,
-            started=start,
-            reason=reason,
-            callback=callback,
-        )
-        if record is None:
-            return state
-        y = state.theta
-        x = soft_threshold(y - learning_rate * evaluation.grad, threshold)
+
+    def step(self, current: Evaluation, state: OptimizerState) -> Move:
+        y = current.theta
+        x_prev = np.asarray(state.memory.get("x_prev", y), dtype=np.float64)
+        t = float(state.memory.get("t", 1.0))
+        x = self.prox_gradient(current)
         if float((y - x) @ (x - x_prev)) > 0:
             t = 1.0  # restart: the momentum points uphill
         t_next = (1.0 + math.sqrt(1.0 + 4.0 * t * t)) / 2.0
-        state.theta = x + ((t - 1.0) / t_next) * (x - x_prev)
-        x_prev, t = x, t_next
-        state.memory["x_prev"] = x_prev
-        state.memory["t"] = t
-        state.iteration = k + 1
-        if callback:
-            callback(state, record)
+        y_next = x + ((t - 1.0) / t_next) * (x - x_prev)
+        return Move(y_next, self.learning_rate, memory={"x_prev": x, "t": t_next})
+
+
+def gradient_descent(
+    objective: LogisticObjective,
+    state: OptimizerState,
+    *,
+    learning_rate: float,
+    stop: StopRule,
+    callback: Callback | None = None,
+    line_search: bool = False,
+    momentum: str = "none",
+) -> OptimizerState:
+    """Run GD from ``state`` until ``stop`` says so; returns the final state (θ_k evaluated)."""
+    if momentum not in MOMENTA:
+        raise ValueError(f"momentum must be one of {', '.join(MOMENTA)}; got {momentum!r}")
+    if momentum == "nesterov" and line_search:
+        raise ValueError("nesterov momentum uses the fixed step: it takes no line search")
+    if momentum == "nesterov":
+        method = NesterovStep(objective, learning_rate)
+    elif line_search:
+        method = ArmijoStep(objective, learning_rate)
+    else:
+        method = FixedStep(objective, learning_rate)
+    return drive(objective, state, method, stop, callback)
 
 
 def run(

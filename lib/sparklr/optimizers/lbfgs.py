@@ -10,11 +10,12 @@ approximation of the inverse Hessian, scaled by γ = sᵀy / yᵀy of the newest
   J(θ + αd) ≤ J(θ) + c₁ α gᵀd  and  ∇J(θ + αd)ᵀd ≥ c₂ gᵀd  (c₁ = 10⁻⁴, c₂ = 0.9),
   halving the bracket otherwise. Both conditions come from the same pass, and the second
   guarantees sᵀy > 0, so H_k stays positive definite.
-* L1 (λα > 0): OWL-QN (Andrew & Gao, 2007). g is replaced by the pseudo-gradient ◇J (the
-  minimum-norm subgradient); d is computed from ◇J and projected so that d_j has the sign of
-  −◇J_j (else 0); the trial point is projected onto the orthant of θ (ξ_j = sign(w̃_j), or
-  sign(−◇J_j) at 0): a coordinate that would cross zero stops at 0. Backtracking from α = 1
-  accepts when J(θ⁺) ≤ J(θ) + c₁ ◇Jᵀ(θ⁺ − θ). The pairs use the smooth gradient.
+* L1 (λρ > 0, ρ = ``elastic_net``): OWL-QN (Andrew & Gao, 2007). g is replaced by the
+  pseudo-gradient ◇J (the minimum-norm subgradient); d is computed from ◇J and projected so
+  that d_j has the sign of −◇J_j (else 0); the trial point is projected onto the orthant of θ
+  (ξ_j = sign(w̃_j), or sign(−◇J_j) at 0): a coordinate that would cross zero stops at 0.
+  Backtracking from α = 1 accepts when J(θ⁺) ≤ J(θ) + c₁ ◇Jᵀ(θ⁺ − θ). The pairs use the
+  smooth gradient.
 
 Each trial is one pass over the data (loss and gradient together); the accepted trial's
 pass is the next iteration's evaluation. When the predicted decrease is below J's round-off the
@@ -22,37 +23,36 @@ decrease test uses ‖∇J‖ instead (:func:`~sparklr.optimizers.base.sufficien
 
 Stopping: the shared rule (‖∇J‖ ≤ tol or max_iter), plus "separated" when the problem is
 unpenalized and the current θ classifies every sample correctly (no finite optimum exists;
-see :func:`sparklr.optimizers.base.separates`), plus "no_progress" when even a steepest-descent
-step can no longer decrease J beyond its round-off.
+see :func:`sparklr.optimizers.separation.separates`), plus "no_progress" when even a
+steepest-descent step can no longer decrease J beyond its round-off.
 
-State: the pairs live in ``state.memory`` ("s", "y": lists of vectors), so a resumed run
-continues bit for bit. We use our own implementation rather than scipy's L-BFGS-B because
-its memory is internal to scipy and cannot be checkpointed.
+State: the last ``lbfgs_memory`` pairs (default :data:`~sparklr.optimizers.base.LBFGS_MEMORY`)
+live in ``state.memory`` ("s", "y": lists of vectors), so a resumed run continues bit for bit.
+We use our own implementation rather than scipy's L-BFGS-B because its memory is internal to
+scipy and cannot be checkpointed.
 """
 
 from __future__ import annotations
 
 import math
-import time
 
 import numpy as np
 
 from sparklr.objective import Evaluation, LogisticObjective
 from sparklr.optimizers.base import (
+    LBFGS_MEMORY,
     Callback,
     OptimizerOptions,
     OptimizerState,
     StopRule,
-    check_finite,
-    record_iteration,
-    separates,
     sufficient_decrease,
 )
+from sparklr.optimizers.driver import Method, Move, drive
+from sparklr.optimizers.separation import stop_if_separated
 
 C1 = 1e-4
 C2 = 0.9
 MAX_TRIALS = 40
-DIVERGENCE_HINT = "the data or the configuration produce non-finite values"
 
 
 def two_loop(g: np.ndarray, S: list[np.ndarray], Y: list[np.ndarray]) -> np.ndarray:
@@ -72,68 +72,40 @@ def two_loop(g: np.ndarray, S: list[np.ndarray], Y: list[np.ndarray]) -> np.ndar
     return q
 
 
-def lbfgs(
-    objective: LogisticObjective,
-    state: OptimizerState,
-    *,
-    stop: StopRule,
-    history_size: int = 10,
-    callback: Callback | None = None,
-) -> OptimizerState:
-    """Run L-BFGS / OWL-QN from ``state`` until ``stop`` says so (see module docstring)."""
-    start = time.perf_counter() - (state.history[-1].seconds if state.history else 0.0)
-    S = [np.asarray(v, dtype=np.float64) for v in state.memory.get("s", [])]
-    Y = [np.asarray(v, dtype=np.float64) for v in state.memory.get("y", [])]
-    l1 = objective.l1
-    pending: Evaluation | None = None
-    while True:
-        k = state.iteration
-        before = objective.evaluations
-        if pending is None:
-            current = objective.evaluate(state.theta)
-        else:
-            current, pending = pending, None
-        check_finite(current, k, DIVERGENCE_HINT)
-        reason = stop.reason(current, k)
-        if reason is None and separates(objective, current.theta, current.accuracy):
-            reason = "separated"
-        step = 0.0
-        if reason is None:
-            result = _step(objective, current, S, Y, l1)
-            if result is None and S:  # the quasi-Newton direction failed: forget the pairs
-                S, Y = [], []
-                result = _step(objective, current, S, Y, l1)
-            if result is None:
-                reason = "no_progress"
-            else:
-                step, pending, _ = result
-                s = pending.theta - current.theta
-                y = pending.grad - current.grad
-                if float(s @ y) > 1e-12 * float(np.linalg.norm(s) * np.linalg.norm(y)):
-                    S.append(s)
-                    Y.append(y)
-                    del S[:-history_size], Y[:-history_size]
-        record = record_iteration(
-            state,
-            current,
-            step=step,
-            started=start,
-            reason=reason,
-            callback=callback,
-            evaluations=objective.evaluations - before,
-        )
-        if record is None:
-            return state
-        state.theta = pending.theta.copy()
-        state.memory["s"] = list(S)
-        state.memory["y"] = list(Y)
-        state.iteration = k + 1
-        if callback:
-            callback(state, record)
+class LbfgsStep(Method):
+    """The quasi-Newton step from the pairs in memory ("s", "y"), then the new pair."""
+
+    def __init__(self, objective: LogisticObjective, lbfgs_memory: int = LBFGS_MEMORY):
+        if lbfgs_memory < 1:
+            raise ValueError(f"lbfgs keeps at least one (s, y) pair, got {lbfgs_memory}")
+        self.objective = objective
+        self.lbfgs_memory = lbfgs_memory
+
+    def stop(self, current: Evaluation) -> str | None:
+        return stop_if_separated(self.objective, current)
+
+    def step(self, current: Evaluation, state: OptimizerState) -> Move | str:
+        S = [np.asarray(v, dtype=np.float64) for v in state.memory.get("s", [])]
+        Y = [np.asarray(v, dtype=np.float64) for v in state.memory.get("y", [])]
+        l1 = self.objective.l1
+        result = _search(self.objective, current, S, Y, l1)
+        if result is None and S:  # the quasi-Newton direction failed: forget the pairs
+            S, Y = [], []
+            result = _search(self.objective, current, S, Y, l1)
+        if result is None:
+            return "no_progress"
+        alpha, trial = result
+        s = trial.theta - current.theta
+        y = trial.grad - current.grad
+        if float(s @ y) > 1e-12 * float(np.linalg.norm(s) * np.linalg.norm(y)):
+            S.append(s)
+            Y.append(y)
+            del S[: -self.lbfgs_memory], Y[: -self.lbfgs_memory]
+        return Move(trial.theta, alpha, trial, {"s": S, "y": Y})
 
 
-def _step(objective, current: Evaluation, S, Y, l1: float):
-    """Direction + line search; (step, evaluation at θ⁺, passes) or None when it fails."""
+def _search(objective, current: Evaluation, S, Y, l1: float):
+    """Direction + line search; (step, evaluation at θ⁺) or None when it fails."""
     pg = current.pseudo_gradient
     d = -two_loop(pg, S, Y)
     if l1:
@@ -149,14 +121,14 @@ def _step(objective, current: Evaluation, S, Y, l1: float):
 def _wolfe(objective, current: Evaluation, d: np.ndarray, alpha: float):
     dg0 = float(current.grad @ d)
     lo, hi = 0.0, math.inf
-    for trial in range(1, MAX_TRIALS + 1):
+    for _ in range(MAX_TRIALS):
         candidate = objective.evaluate(current.theta + alpha * d)
         if not sufficient_decrease(current, candidate, alpha * dg0, C1):
             hi = alpha
         elif float(candidate.grad @ d) < C2 * dg0:
             lo = alpha
         else:
-            return alpha, candidate, trial
+            return alpha, candidate
         alpha = 0.5 * (lo + hi) if math.isfinite(hi) else 2.0 * alpha
     return None
 
@@ -164,14 +136,14 @@ def _wolfe(objective, current: Evaluation, d: np.ndarray, alpha: float):
 def _backtrack_orthant(objective, current: Evaluation, pg: np.ndarray, d: np.ndarray, alpha):
     theta = current.theta
     orthant = np.where(theta[:-1] != 0, np.sign(theta[:-1]), -np.sign(pg[:-1]))
-    for trial in range(1, MAX_TRIALS + 1):
+    for _ in range(MAX_TRIALS):
         candidate_theta = theta + alpha * d
         w = candidate_theta[:-1]
         candidate_theta[:-1] = np.where(np.sign(w) == orthant, w, 0.0)
         candidate = objective.evaluate(candidate_theta)
         decrease = float(pg @ (candidate_theta - theta))
         if sufficient_decrease(current, candidate, decrease, C1):
-            return alpha, candidate, trial
+            return alpha, candidate
         alpha *= 0.5
     return None
 
@@ -185,4 +157,4 @@ def run(
     callback: Callback | None = None,
 ) -> OptimizerState:
     """The registry's entry point (see :func:`sparklr.optimizers.get`)."""
-    return lbfgs(objective, state, stop=stop, history_size=options.history_size, callback=callback)
+    return drive(objective, state, LbfgsStep(objective, options.lbfgs_memory), stop, callback)

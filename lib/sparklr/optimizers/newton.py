@@ -1,8 +1,9 @@
 """Newton's method (= IRLS for logistic regression) with a safeguarded step.
 
 Each pass returns, besides J and ∇J, the Hessian of the data term: every partition adds its
-X_p D_p X_pᵀ with D = diag(v a(1 − a)) (the kernels' ``hess_*`` sums, mapped to training
-coordinates by the objective, plus λ(1 − α) on the w̃ diagonal). The driver solves
+X_pᵀ D_p X_p (X_p its m_p × n_x block, D_p = diag(v_i a_i (1 − a_i)) over its rows; the kernels'
+``hess_*`` sums, mapped to training coordinates by the objective, plus λ(1 − ρ) on the w̃
+diagonal, ρ = ``elastic_net``). The driver solves
 
     ∇²J(θ_k) d = −∇J(θ_k)
 
@@ -25,30 +26,21 @@ between iterations, so a resumed run continues bit for bit.
 
 from __future__ import annotations
 
-import time
-
 import numpy as np
 
-from sparklr.errors import ConfigError
 from sparklr.objective import Evaluation, LogisticObjective
 from sparklr.optimizers.base import (
     Callback,
     OptimizerOptions,
     OptimizerState,
     StopRule,
-    check_finite,
-    record_iteration,
-    separates,
     sufficient_decrease,
 )
+from sparklr.optimizers.driver import Method, Move, drive
+from sparklr.optimizers.separation import stop_if_separated
 
 C1 = 1e-4
 MAX_TRIALS = 40
-DIVERGENCE_HINT = "the data or the configuration produce non-finite values"
-L1_UNSUPPORTED = (
-    "config key train.optimizer = newton does not support an L1 penalty "
-    "(train.reg_param > 0 with train.elastic_net > 0); use lbfgs (OWL-QN) or gd (proximal)"
-)
 
 
 def newton_direction(H: np.ndarray, g: np.ndarray) -> np.ndarray:
@@ -73,52 +65,29 @@ def newton_direction(H: np.ndarray, g: np.ndarray) -> np.ndarray:
     return d
 
 
-def newton(
-    objective: LogisticObjective,
-    state: OptimizerState,
-    *,
-    stop: StopRule,
-    callback: Callback | None = None,
-) -> OptimizerState:
-    """Run Newton from ``state`` until ``stop`` says so (see module docstring)."""
-    if objective.l1:
-        raise ConfigError(L1_UNSUPPORTED)
-    start = time.perf_counter() - (state.history[-1].seconds if state.history else 0.0)
-    pending: Evaluation | None = None
-    while True:
-        k = state.iteration
-        before = objective.evaluations
-        if pending is None:
-            current = objective.evaluate(state.theta, hessian=True)
-        else:
-            current, pending = pending, None
-        check_finite(current, k, DIVERGENCE_HINT)
-        reason = stop.reason(current, k)
-        if reason is None and separates(objective, current.theta, current.accuracy):
-            reason = "separated"
-        step = 0.0
-        if reason is None:
-            d = newton_direction(current.hessian, current.grad)
-            result = _backtrack(objective, current, d)
-            if result is None:
-                reason = "no_progress"
-            else:
-                step, pending = result
-        record = record_iteration(
-            state,
-            current,
-            step=step,
-            started=start,
-            reason=reason,
-            callback=callback,
-            evaluations=objective.evaluations - before,
-        )
-        if record is None:
-            return state
-        state.theta = pending.theta.copy()
-        state.iteration = k + 1
-        if callback:
-            callback(state, record)
+class NewtonStep(Method):
+    """The safeguarded Newton step; every evaluation carries ∇²J."""
+
+    hessian = True
+
+    def __init__(self, objective: LogisticObjective):
+        if objective.l1:
+            raise ValueError(
+                "newton needs a twice-differentiable J: the objective has an L1 term "
+                f"(λρ = {objective.l1:g}); use lbfgs (OWL-QN) or gd (proximal)"
+            )
+        self.objective = objective
+
+    def stop(self, current: Evaluation) -> str | None:
+        return stop_if_separated(self.objective, current)
+
+    def step(self, current: Evaluation, state: OptimizerState) -> Move | str:
+        d = newton_direction(current.hessian, current.grad)
+        result = _backtrack(self.objective, current, d)
+        if result is None:
+            return "no_progress"
+        alpha, trial = result
+        return Move(trial.theta, alpha, trial)
 
 
 def _backtrack(objective, current: Evaluation, d: np.ndarray):
@@ -143,4 +112,4 @@ def run(
     callback: Callback | None = None,
 ) -> OptimizerState:
     """The registry's entry point (see :func:`sparklr.optimizers.get`)."""
-    return newton(objective, state, stop=stop, callback=callback)
+    return drive(objective, state, NewtonStep(objective), stop, callback)
