@@ -131,8 +131,9 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
     """Train as ``config`` says and publish the model directory; see the module docstring.
 
     The steps: load (frames → resident blocks) → objective (J, ∇J, learning rate α) → fit
-    (the optimizer from θ⁰ or the checkpoint) → measure (metrics on the executors) → publish
-    (the files, then one rename). What a failure leaves: :func:`checkpoint.discard_on_failure`.
+    (the optimizer from θ⁰ or the checkpoint) → model (θ on the original scale, metadata) →
+    measure (metrics on the executors) → publish (the files, then one rename). What a failure
+    leaves: :func:`sparklr.app.checkpoint.discard_on_failure`.
     """
     # Imported here so that config errors are reported without starting a JVM.
     from pyspark.sql import SparkSession
