@@ -161,15 +161,25 @@ def test_lost_task_and_lost_executor_give_the_same_model(tmp_path, datasets, job
 
 @pytest.mark.parametrize("value", ["", None])
 def test_fault_hook_is_off_by_default(value, monkeypatch):
-    """Without the variable the hook does nothing (and it is not a config key)."""
-    from sparklr.config import load_config
-    from sparklr.errors import ConfigError
+    """Without the variable (or with it empty) the hook never fails a task, not even the one
+    it would fail when armed; armed, it fails exactly that task's first attempt."""
     from sparklr.spark import blocks
 
+    attempt = [0]
+
+    class Task:  # stands in for pyspark's TaskContext of the running task
+        get = staticmethod(lambda: Task)
+        attemptNumber = staticmethod(lambda: attempt[0])
+
+    monkeypatch.setattr(blocks, "TaskContext", Task)
     if value is None:
         monkeypatch.delenv(FAULT_ENV, raising=False)
     else:
         monkeypatch.setenv(FAULT_ENV, value)
-    blocks._maybe_inject_fault(3, 1)  # would raise if armed (no TaskContext needed when off)
-    with pytest.raises(ConfigError):
-        load_config(None, ["data.path=/d", "train.fail_task=3:1"])
+    assert blocks._maybe_inject_fault(3, 1) is None
+    monkeypatch.setenv(FAULT_ENV, "3:1")
+    blocks._maybe_inject_fault(3, 0)  # another partition: no fault
+    with pytest.raises(RuntimeError, match=r"injected fault \(evaluation 3, partition 1\)"):
+        blocks._maybe_inject_fault(3, 1)
+    attempt[0] = 1
+    blocks._maybe_inject_fault(3, 1)  # the retry succeeds

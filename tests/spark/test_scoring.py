@@ -1,4 +1,4 @@
-"""Distributed metrics and curve data against NumPy/scikit-learn; the validation split."""
+"""Distributed metrics and curve data against NumPy/scikit-learn."""
 
 from __future__ import annotations
 
@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 from sklearn.metrics import log_loss, roc_auc_score
 from sparklr.errors import DataError
-from sparklr.spark.loading import split_validation
 from sparklr.spark.scoring import model_metrics
 
 from tests.conftest import make_logistic_data
@@ -55,16 +54,9 @@ def test_one_class_gives_no_auc_rather_than_nan(spark):
     assert metrics["rows"] == 2 and metrics["accuracy"] == 0.5
 
 
-def test_validation_split_is_a_deterministic_partition_of_the_rows(spark):
-    frame = spark.range(0, 2000, numPartitions=4).selectExpr("double(id) as id", "rand(1) as x")
-    train, valid = split_validation(frame, 0.25, seed=11)
-    ids_train = {r.id for r in train.select("id").collect()}
-    ids_valid = {r.id for r in valid.select("id").collect()}
-    assert not ids_train & ids_valid and len(ids_train | ids_valid) == 2000
-    assert 400 < len(ids_valid) < 600
-    again, _ = split_validation(frame, 0.25, seed=11)
-    assert {r.id for r in again.select("id").collect()} == ids_train
-    other, _ = split_validation(frame, 0.25, seed=12)
-    assert {r.id for r in other.select("id").collect()} != ids_train
-    with pytest.raises(DataError, match="fraction"):
-        split_validation(frame, 1.0, seed=1)
+def test_accuracy_is_at_the_threshold(labelled):
+    frame, X, y, w, b = labelled
+    metrics, _ = model_metrics(frame, "label", ["f0", "f1", "f2"], w, b, threshold=0.8)
+    p = 1 / (1 + np.exp(-(X @ w + b)))
+    assert metrics["accuracy"] == pytest.approx(np.mean((p >= 0.8) == y), abs=1e-15)
+    assert metrics["accuracy"] != pytest.approx(np.mean((p >= 0.5) == y), abs=1e-15)

@@ -3,9 +3,12 @@
     spark-submit jobs/predict.py --model DIR --data PATH [--format parquet|csv]
                                  --output DIR [--threshold 0.5] [--overwrite]
 
-Every input column is kept. When the model's label column is present, log-loss, accuracy and
-AUC are printed and written to ``<output>/_metrics.json``. The output directory is written to
-a staging directory and renamed into place when complete.
+Every input column is kept. When the model's label column is present, log-loss, accuracy (at
+``--threshold``) and AUC are printed and written to ``<output>/_metrics.json``, measured as the
+training job measures them (:func:`sparklr.spark.scoring.model_metrics`): on the rows whose
+label and features are all finite (every row is scored all the same), with labels that must be
+0/1. The output directory is written to a staging directory and renamed into place when
+complete.
 """
 
 from __future__ import annotations
@@ -52,9 +55,11 @@ def _main(argv: list[str] | None) -> int:
         model, args.data, args.format, output, args.threshold, args.overwrite, args.master
     )
     if metrics:
+        from sparklr.report import fmt
+
         print(
-            f"sparklr: scored {metrics['rows']:,} rows  log-loss {metrics['log_loss']:.6f}  "
-            f"accuracy {metrics['accuracy']:.4f}  AUC {metrics['auc']:.4f}"
+            f"sparklr: scored {metrics['rows']:,} rows  log-loss {fmt(metrics['log_loss'], '.6f')}"
+            f"  accuracy {fmt(metrics['accuracy'], '.4f')}  AUC {fmt(metrics['auc'], '.4f')}"
         )
     print(f"sparklr: predictions written to {output}")
     return 0
@@ -69,8 +74,9 @@ def predict(
     overwrite: bool = False,
     master: str = "",
 ) -> dict | None:
+    """Score ``data`` into ``output``; return the metrics (None without a label column)."""
     from sparklr.spark.data import read_table
-    from sparklr.spark.scoring import evaluate_frame, score_frame
+    from sparklr.spark.scoring import model_metrics, score_frame
 
     with (
         spark_session(master, "sparklr-predict") as spark,
@@ -91,9 +97,15 @@ def predict(
         scored.write.parquet(str(staging))
         metrics = None
         if model.label in frame.columns:
-            written = spark.read.parquet(str(staging))
-            metrics = evaluate_frame(
-                written, model.label, model.feature_names, model.coefficients, model.intercept
+            # The written rows without the scores: cheaper to read back than the input (CSV).
+            written = spark.read.parquet(str(staging)).drop("probability", "prediction")
+            metrics, _ = model_metrics(
+                written,
+                model.label,
+                model.feature_names,
+                model.coefficients,
+                model.intercept,
+                threshold,
             )
             write_json_atomic(staging / "_metrics.json", metrics)
             log.info("metrics: %s", json.dumps(metrics))

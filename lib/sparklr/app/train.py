@@ -9,23 +9,21 @@ final ``checkpoint.json``. See README.md for every key and for the failure behav
 from __future__ import annotations
 
 import argparse
-import csv
 import dataclasses
-import io
 import logging
 import os
 import platform
 import time
 from datetime import UTC, datetime
 from pathlib import Path
-
-import numpy as np
+from typing import TYPE_CHECKING
 
 import sparklr
 from sparklr import optimizers
+from sparklr.app import checkpoint
 from sparklr.app.common import default_config_path, parse_command_line, run_job
+from sparklr.app.model_dir import write_model_dir
 from sparklr.config import Config, load_config
-from sparklr.errors import ConfigError, DataError, DivergenceError, OutputError, SparklrError
 from sparklr.logs import ProgressLog
 from sparklr.model import Model
 from sparklr.objective import (
@@ -37,19 +35,16 @@ from sparklr.objective import (
 from sparklr.optimizers import OptimizerOptions, OptimizerState, StopRule
 from sparklr.output import (
     check_output_target,
-    discard,
-    discard_unless_resumable,
     open_staging,
-    publish,
     staging_path,
-    write_json_atomic,
 )
+from sparklr.stats import FeatureMoments
+
+if TYPE_CHECKING:
+    from sparklr.spark.blocks import BlockSet
+    from sparklr.spark.loading import Frames
 
 log = logging.getLogger("sparklr.train")
-
-CHECKPOINT = "checkpoint.json"
-#: Subdirectory of the model directory holding the Spark ML export (output.spark_ml).
-SPARK_ML_DIR = "spark-ml"
 
 
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
@@ -121,174 +116,168 @@ def _notes(meta: dict) -> list[str]:
     return notes
 
 
+def _metric_lines(metrics: dict) -> list[str]:
+    from sparklr.report import fmt
+
+    return [
+        f"  {name}: log-loss {fmt(m['log_loss'], '.6f')}  accuracy {fmt(m['accuracy'], '.4f')}"
+        f"  AUC {fmt(m['auc'], '.4f')}  ({m['rows']:,} rows)"
+        for name, m in metrics.items()
+    ]
+
+
 def train(config: Config, *, resume: bool = False) -> TrainResult:
-    """Train as ``config`` says and publish the model directory; see the module docstring."""
+    """Train as ``config`` says and publish the model directory; see the module docstring.
+
+    The steps: load (frames → resident blocks) → objective (J, ∇J, learning rate α) → fit
+    (the optimizer from θ⁰ or the checkpoint) → model (θ on the original scale, metadata) →
+    measure (metrics on the executors) → publish (the files, then one rename). What a failure
+    leaves: :func:`sparklr.app.checkpoint.discard_on_failure`.
+    """
     # Imported here so that config errors are reported without starting a JVM.
     from pyspark.sql import SparkSession
 
-    from sparklr.spark.blocks import BlockSet
-    from sparklr.spark.loading import load_frames
     from sparklr.spark.session import build_session
 
     output = Path(config.output.path)
-    # Output checks come before Spark starts: a bad target fails in a second, not a minute.
-    check_output_target(output, config.output.overwrite)
-    if resume and not (staging_path(output) / CHECKPOINT).is_file():
-        raise ConfigError(f"--resume: no checkpoint at {staging_path(output) / CHECKPOINT}")
-    staging = open_staging(output, resume=resume)
+    staging = _open_staging(output, config, resume)
     owns_session = SparkSession.getActiveSession() is None
-    blocks = None
+    spark = loaded = None
     try:
-        spark = build_session(
-            config.spark.master, config.spark.app_name, config.spark.log_level, config.spark.conf
-        )
-    except BaseException:
-        discard_unless_resumable(staging, CHECKPOINT)
-        raise
-    try:
-        started = time.perf_counter()
-        d = config.data
-        frames = load_frames(
-            spark,
-            fmt=d.format,
-            path=d.path,
-            label=d.label,
-            features=d.features,
-            partitions=d.partitions,
-            synthetic=(
-                d.synthetic.rows,
-                d.synthetic.features,
-                d.synthetic.partitions,
-                d.synthetic.seed,
-            ),
-            weight=d.weight,
-            validation_path=d.validation_path,
-            validation_fraction=d.validation_fraction,
-            validation_seed=d.validation_seed,
-            reader=d.reader,
-        )
-        frame, names = frames.train, frames.names
-        blocks = BlockSet(
-            spark,
-            frame,
-            config.data.label,
-            names,
-            dtype=config.data.dtype,
-            drop_invalid=config.data.drop_invalid,
-            weight=config.data.weight,
-            parquet=frames.parquet,
-        ).build()
-        load_seconds = time.perf_counter() - started
-        log.info(
-            "blocks ready: %d rows x %d features in %d partitions (%.1fs)",
-            blocks.rows,
-            blocks.n_features,
-            blocks.partitions,
-            load_seconds,
-        )
-        if blocks.dropped:
-            log.warning("dropped %d row(s) with NaN, ±Inf or null values", blocks.dropped)
-
-        moments = blocks.moments
-        feature_map = FeatureMap.from_moments(moments, config.train.standardize)
-        constant = [n for n, c in zip(names, feature_map.constant_features, strict=True) if c]
-        if constant:
-            log.warning("constant feature(s) get coefficient 0: %s", ", ".join(constant))
-        t = config.train
-        class_weight = balanced_class_weight(moments) if t.class_weight == "balanced" else None
-        objective = LogisticObjective(
-            blocks,
-            feature_map,
-            reg_param=t.reg_param,
-            elastic_net=t.elastic_net,
-            class_weight=class_weight,
-        )
-        learning_rate = _learning_rate(config, objective, moments)
-
-        fingerprints = {
-            "config": _config_fingerprint(config),
-            "data": blocks.fingerprint(),
-        }
-        state = _initial_state(config, blocks.n_features, staging, fingerprints, resume)
-        if not resume and t.init == "log_odds":
-            state.theta[-1] = log_odds_intercept(moments, class_weight)
-        progress = ProgressLog(log, config.train.max_iter, config.train.log_every)
-        every = config.train.checkpoint_every
-
-        def on_iteration(st: OptimizerState, record) -> None:
-            progress(st, record)
-            if every and st.stop_reason is None and st.iteration % every == 0:
-                _write_checkpoint(staging, st, fingerprints)
-
-        t0 = time.perf_counter()
-        state = optimizers.get(t.optimizer)(
-            objective,
-            state,
-            options=OptimizerOptions(
-                learning_rate=learning_rate,
-                line_search=t.line_search,
-                momentum=t.momentum,
-                lbfgs_memory=t.lbfgs_memory,
-            ),
-            stop=StopRule(t.max_iter, t.tol),
-            callback=on_iteration,
-        )
-        train_seconds = time.perf_counter() - t0
-        separation = state.separation  # proven / suspected / none (optimizers.separation)
-        if separation.flagged:
-            log.warning("%s", separation.message)
-
-        w, b = feature_map.to_raw(state.theta)
-        model = Model(
-            feature_names=names,
-            coefficients=w,
-            intercept=b,
-            label=config.data.label,
-            metadata=_metadata(config, state, blocks, learning_rate, constant),
-        )
-        model.metadata["separation_suspected"] = separation.flagged
-        model.metadata["weight_norm"] = separation.weight_norm
-        _write_checkpoint(staging, state, fingerprints)
-        histograms = _measure(config, frames, model)
-        if config.output.spark_ml:
-            from sparklr.mlexport import write_spark_ml
-
-            write_spark_ml(model, staging / SPARK_ML_DIR, overwrite=True)
-        if config.output.report:
-            _write_report(
-                staging, config, model, state, moments, histograms, load_seconds, train_seconds
+        with checkpoint.discard_on_failure(staging, resume):
+            s = config.spark
+            spark = build_session(s.master, s.app_name, s.log_level, s.conf)
+            loaded = _load(spark, config)
+            problem = _objective(config, loaded)
+            fit = _fit(config, loaded, problem, staging, resume)
+            model = _model(config, loaded, problem, fit)
+            histograms = _measure(config, loaded.frames, model)
+            seconds = (loaded.seconds, fit.seconds)
+            write_model_dir(
+                staging, output, config, model, fit.state, problem.moments, histograms, seconds
             )
-        write_json_atomic(staging / "history.json", [dataclasses.asdict(r) for r in state.history])
-        _write_history_csv(staging / "history.csv", state)
-        write_json_atomic(staging / "model.json", model.to_json())
-        publish(staging, output, config.output.overwrite)
-        staging = None
-        return TrainResult(
-            model, output, blocks.rows, blocks.partitions, load_seconds, train_seconds, state
-        )
-    except (ConfigError, DataError, DivergenceError, OutputError):
-        # The run cannot succeed as configured: remove its staging directory, except that a
-        # refused or failed --resume keeps the checkpoint it was asked to continue from.
-        if staging is not None:
-            if resume:
-                discard_unless_resumable(staging, CHECKPOINT)
-            else:
-                discard(staging)
-        raise
-    except BaseException:
-        # Infrastructure failures, interrupts, bugs: keep the staging directory only if it
-        # holds a checkpoint that --resume can continue from.
-        if staging is not None:
-            discard_unless_resumable(staging, CHECKPOINT)
-        raise
+            rows, partitions = loaded.blocks.rows, loaded.blocks.partitions
+            return TrainResult(
+                model, output, rows, partitions, loaded.seconds, fit.seconds, fit.state
+            )
     finally:
-        if blocks is not None:
-            try:
-                blocks.unpersist()
-            except Exception as exc:  # never mask the real outcome
-                log.debug("cleanup failed: %s", exc)
-        if owns_session:
-            spark.stop()
+        _release(loaded, spark, owns_session)
+
+
+@dataclasses.dataclass
+class _Loaded:
+    """Load → objective: the frames, and the resident blocks of the training frame."""
+
+    frames: Frames
+    blocks: BlockSet
+    seconds: float
+
+
+@dataclasses.dataclass
+class _Problem:
+    """Objective → fit: J, the moments that standardize it, constant features, α."""
+
+    objective: LogisticObjective
+    moments: FeatureMoments
+    class_weight: tuple[float, float] | None
+    constant: list[str]
+    learning_rate: float
+
+
+@dataclasses.dataclass
+class _Fit:
+    """Fit → measure: the final optimizer state and the separation verdict."""
+
+    state: OptimizerState
+    seconds: float
+    separation_suspected: bool
+    weight_norm: float
+
+
+def _open_staging(output: Path, config: Config, resume: bool) -> Path:
+    """Check the output target (and the checkpoint to resume from), then open the staging
+    directory; before Spark starts, so that a bad target fails in a second, not a minute."""
+    check_output_target(output, config.output.overwrite)
+    if resume:
+        checkpoint.require_checkpoint(staging_path(output))
+    return open_staging(output, resume=resume)
+
+
+def _release(loaded: _Loaded | None, spark, owns_session: bool) -> None:
+    """Delete the resident blocks (never masking the run's outcome); stop a session we made."""
+    if loaded is not None:
+        try:
+            loaded.blocks.unpersist()
+        except Exception as exc:
+            log.debug("cleanup failed: %s", exc)
+    if owns_session and spark is not None:
+        spark.stop()
+
+
+def _load(spark, config: Config) -> _Loaded:
+    """Read (or generate) data.* and build the resident blocks of the training frame."""
+    from sparklr.spark.blocks import BlockSet
+    from sparklr.spark.loading import load_frames
+
+    started = time.perf_counter()
+    d = config.data
+    frames = load_frames(
+        spark,
+        fmt=d.format,
+        path=d.path,
+        label=d.label,
+        features=d.features,
+        partitions=d.partitions,
+        synthetic=dataclasses.astuple(d.synthetic),  # (rows, features, partitions, seed)
+        weight=d.weight,
+        validation_path=d.validation_path,
+        validation_fraction=d.validation_fraction,
+        validation_seed=d.validation_seed,
+        reader=d.reader,
+    )
+    blocks = BlockSet(
+        spark,
+        frames.train,
+        d.label,
+        frames.names,
+        dtype=d.dtype,
+        drop_invalid=d.drop_invalid,
+        weight=d.weight,
+        parquet=frames.parquet,
+    ).build()
+    seconds = time.perf_counter() - started
+    log.info(
+        "blocks ready: %d rows x %d features in %d partitions (%.1fs)",
+        blocks.rows,
+        blocks.n_features,
+        blocks.partitions,
+        seconds,
+    )
+    if blocks.dropped:
+        log.warning("dropped %d row(s) with NaN, ±Inf or null values", blocks.dropped)
+    return _Loaded(frames, blocks, seconds)
+
+
+def _objective(config: Config, loaded: _Loaded) -> _Problem:
+    """J over the resident blocks, standardized by their moments (train.standardize), with
+    train.reg_param / elastic_net / class_weight; and the learning rate α."""
+    t = config.train
+    moments = loaded.blocks.moments
+    feature_map = FeatureMap.from_moments(moments, t.standardize)
+    names = loaded.frames.names
+    constant = [n for n, c in zip(names, feature_map.constant_features, strict=True) if c]
+    if constant:
+        log.warning("constant feature(s) get coefficient 0: %s", ", ".join(constant))
+    class_weight = balanced_class_weight(moments) if t.class_weight == "balanced" else None
+    objective = LogisticObjective(
+        loaded.blocks,
+        feature_map,
+        reg_param=t.reg_param,
+        elastic_net=t.elastic_net,
+        class_weight=class_weight,
+    )
+    learning_rate = _learning_rate(config, objective, moments)
+    return _Problem(objective, moments, class_weight, constant, learning_rate)
 
 
 def _learning_rate(config: Config, objective: LogisticObjective, moments) -> float:
@@ -300,54 +289,90 @@ def _learning_rate(config: Config, objective: LogisticObjective, moments) -> flo
     return float(config.train.learning_rate)
 
 
-def _config_fingerprint(config: Config) -> str:
-    """Fingerprint of what determines the result: the data and train sections, minus
-    the keys that only change reporting."""
-    reporting = {"checkpoint_every": 0, "log_every": 0}
-    same = dataclasses.replace(config, train=dataclasses.replace(config.train, **reporting))
-    return same.fingerprint("data", "train")
+def _fit(config: Config, loaded: _Loaded, problem: _Problem, staging: Path, resume: bool) -> _Fit:
+    """Run train.optimizer from θ⁰ (or the checkpoint), logging progress, checkpointing every
+    train.checkpoint_every iterations and at the end, and watching for separation."""
+    t = config.train
+    prints = checkpoint.fingerprints(config, loaded.blocks.fingerprint())
+    state = _start_state(config, loaded, problem, staging, prints, resume)
+    progress = ProgressLog(log, t.max_iter, t.log_every)
+    every = t.checkpoint_every
 
+    def on_iteration(st: OptimizerState, record) -> None:
+        progress(st, record)
+        if every and st.stop_reason is None and st.iteration % every == 0:
+            checkpoint.write_checkpoint(staging, st, prints)
 
-def _initial_state(
-    config: Config, n_features: int, staging: Path, fingerprints: dict, resume: bool
-) -> OptimizerState:
-    if resume:
-        path = staging / CHECKPOINT
-        import json
-
-        try:
-            data = json.loads(path.read_text())
-        except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise ConfigError(f"--resume: cannot read checkpoint {path}: {exc}") from exc
-        for key in ("config", "data"):
-            if data.get("fingerprints", {}).get(key) != fingerprints[key]:
-                raise ConfigError(
-                    f"--resume: the {key} differs from the checkpointed run's ({path}); "
-                    "start a fresh run instead"
-                )
-        state = OptimizerState.from_json(data["state"])
-        state.stop_reason = None
-        log.info("resuming at iteration %d from %s", state.iteration, path)
-        return state
-    rng = np.random.default_rng(config.train.seed)
-    w0 = config.train.init_scale * rng.standard_normal(n_features)
-    return OptimizerState(iteration=0, theta=np.append(w0, 0.0))
-
-
-def _write_checkpoint(staging: Path, state: OptimizerState, fingerprints: dict) -> None:
-    write_json_atomic(
-        staging / CHECKPOINT, {"fingerprints": fingerprints, "state": state.to_json()}
+    t0 = time.perf_counter()
+    state = optimizers.get(t.optimizer)(
+        problem.objective,
+        state,
+        options=OptimizerOptions(
+            learning_rate=problem.learning_rate,
+            line_search=t.line_search,
+            momentum=t.momentum,
+            lbfgs_memory=t.lbfgs_memory,
+        ),
+        stop=StopRule(t.max_iter, t.tol),
+        callback=on_iteration,
     )
+    seconds = time.perf_counter() - t0
+    separation = state.separation  # proven / suspected / none (optimizers.separation)
+    if separation.flagged:
+        log.warning("%s", separation.message)
+    checkpoint.write_checkpoint(staging, state, prints)
+    return _Fit(state, seconds, separation.flagged, separation.weight_norm)
 
 
-def _write_history_csv(path: Path, state: OptimizerState) -> None:
-    buffer = io.StringIO()
-    fields = [f.name for f in dataclasses.fields(state.history[0])]
-    writer = csv.DictWriter(buffer, fieldnames=fields)
-    writer.writeheader()
-    for record in state.history:
-        writer.writerow(dataclasses.asdict(record))
-    path.write_text(buffer.getvalue())
+def _start_state(config, loaded, problem, staging, prints, resume) -> OptimizerState:
+    """θ⁰ (with b⁰ = the log-odds when train.init says so), or the checkpointed state."""
+    state = checkpoint.initial_state(config, loaded.blocks.n_features, staging, prints, resume)
+    if not resume and config.train.init == "log_odds":
+        state.theta[-1] = log_odds_intercept(problem.moments, problem.class_weight)
+    return state
+
+
+def _model(config: Config, loaded: _Loaded, problem: _Problem, fit: _Fit) -> Model:
+    """The fitted θ on the original feature scale, with what model.json records of the run."""
+    import numpy
+    import pyarrow
+    import pyspark
+
+    state, blocks = fit.state, loaded.blocks
+    last = state.history[-1]
+    w, b = problem.objective.feature_map.to_raw(state.theta)
+    metadata = {
+        "iterations": state.iteration,
+        "stop_reason": state.stop_reason,
+        "final_loss": last.loss,
+        "final_grad_norm": last.grad_norm,
+        "training_accuracy": last.accuracy,
+        "learning_rate": problem.learning_rate,
+        "rows": blocks.rows,
+        "dropped_rows": blocks.dropped,
+        "partitions": blocks.partitions,
+        "constant_features": problem.constant,
+        "config": config.to_dict(),
+        "data_fingerprint": blocks.fingerprint(),
+        "block_locations": _block_locations(blocks),
+        "versions": {
+            "sparklr": sparklr.__version__,
+            "pyspark": pyspark.__version__,
+            "numpy": numpy.__version__,
+            "pyarrow": pyarrow.__version__,
+            "python": platform.python_version(),
+        },
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "separation_suspected": fit.separation_suspected,
+        "weight_norm": fit.weight_norm,
+    }
+    return Model(
+        feature_names=loaded.frames.names,
+        coefficients=w,
+        intercept=b,
+        label=config.data.label,
+        metadata=metadata,
+    )
 
 
 def _block_locations(blocks) -> dict[str, int]:
@@ -364,47 +389,6 @@ def _block_locations(blocks) -> dict[str, int]:
             key = f"{meta.host}:{root}"
             counts[key] = counts.get(key, 0) + 1
     return dict(sorted(counts.items()))
-
-
-def _metadata(config, state, blocks, learning_rate, constant) -> dict:
-    import numpy
-    import pyarrow
-    import pyspark
-
-    last = state.history[-1]
-    return {
-        "iterations": state.iteration,
-        "stop_reason": state.stop_reason,
-        "final_loss": last.loss,
-        "final_grad_norm": last.grad_norm,
-        "training_accuracy": last.accuracy,
-        "learning_rate": learning_rate,
-        "rows": blocks.rows,
-        "dropped_rows": blocks.dropped,
-        "partitions": blocks.partitions,
-        "constant_features": constant,
-        "config": config.to_dict(),
-        "data_fingerprint": blocks.fingerprint(),
-        "block_locations": _block_locations(blocks),
-        "versions": {
-            "sparklr": sparklr.__version__,
-            "pyspark": pyspark.__version__,
-            "numpy": numpy.__version__,
-            "pyarrow": pyarrow.__version__,
-            "python": platform.python_version(),
-        },
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-    }
-
-
-def _metric_lines(metrics: dict) -> list[str]:
-    from sparklr.report import fmt
-
-    return [
-        f"  {name}: log-loss {fmt(m['log_loss'], '.6f')}  accuracy {fmt(m['accuracy'], '.4f')}"
-        f"  AUC {fmt(m['auc'], '.4f')}  ({m['rows']:,} rows)"
-        for name, m in metrics.items()
-    ]
 
 
 def _measure(config: Config, frames, model: Model) -> dict[str, dict]:
@@ -427,31 +411,4 @@ def _measure(config: Config, frames, model: Model) -> dict[str, dict]:
     return histograms
 
 
-def _write_report(
-    staging, config, model, state, moments, histograms, load_seconds, train_seconds
-) -> None:
-    from sparklr.report import top_coefficients, write_report
-
-    metrics = model.metadata["metrics"]
-    last = state.history[-1]
-    summary = {
-        "rows": model.metadata["rows"],
-        "features": len(model.feature_names),
-        "partitions": model.metadata["partitions"],
-        "validation_rows": metrics.get("validation", {}).get("rows"),
-        "iterations": state.iteration,
-        "stop_reason": state.stop_reason,
-        "optimizer": config.train.optimizer,
-        "learning_rate": model.metadata["learning_rate"],
-        "load_seconds": load_seconds,
-        "train_seconds": train_seconds,
-        "final_loss": last.loss,
-        "final_grad_norm": last.grad_norm,
-    }
-    top = top_coefficients(model.feature_names, model.coefficients, moments.std)
-    history = [dataclasses.asdict(r) for r in state.history]
-    files = write_report(staging, summary, history, metrics, histograms, top)
-    log.info("report: %s", ", ".join(files))
-
-
-__all__ = ["SparklrError", "TrainResult", "main", "train"]
+__all__ = ["TrainResult", "main", "train"]

@@ -31,10 +31,7 @@ def load_training_frame(
     synthetic: tuple[int, int, int, int] | None = None,
     weight: str = "",
 ) -> tuple[DataFrame, list[str]]:
-    """Read ``path`` as ``fmt`` (or generate ``synthetic`` = (rows, features, partitions, seed)
-    when ``fmt == "synthetic"``), check the columns, optionally repartition.
-
-    With ``weight`` the frame is [label, *features, weight] (the weight column numeric)."""
+    """(training frame, feature names) of :func:`load_frames`, without a validation set."""
     frames = load_frames(
         spark,
         fmt=fmt,
@@ -76,7 +73,10 @@ def load_frames(
     validation_seed: int = 0,
     reader: str = "auto",
 ) -> Frames:
-    """:func:`load_training_frame` plus a validation set.
+    """The training frame: ``path`` read as ``fmt`` (or ``synthetic`` = (rows, features,
+    partitions, seed) generated when ``fmt == "synthetic"``), its columns checked, optionally
+    repartitioned; with ``weight`` it is [label, *features, weight] (the weight numeric).
+    Plus a validation frame and, for Parquet, how pyarrow reads the blocks.
 
     ``validation_path``: a second dataset in the same format with the same label and feature
     columns. ``validation_fraction`` (0 < f < 1): a seeded random split of the input, done

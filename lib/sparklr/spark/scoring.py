@@ -2,9 +2,13 @@
 
 ``score_frame`` appends ``probability`` = σ(wᵀx + b) and ``prediction`` = 1(probability ≥
 threshold) to every row with ``mapInArrow`` (NumPy on Arrow batches; no Python rows).
-``evaluate_frame`` computes, on a scored frame with a label, the mean log-loss
-(softplus(z) − y z, evaluated stably as a Spark expression from z = wᵀx + b), accuracy and the
-area under the ROC curve (MLlib's BinaryClassificationEvaluator).
+
+``model_metrics`` is the one way sparklr measures a model on labelled data (the training job
+on its training and validation frames, the scoring job on its input): it keeps the rows whose
+label and features are all finite (:func:`finite_rows`), requires the labels to be 0/1, and
+computes on the executors the mean log-loss (softplus(z) − y z, evaluated stably as a Spark
+expression from z = wᵀx + b), the accuracy at the threshold, the area under the ROC curve
+(MLlib's BinaryClassificationEvaluator) and the probability histogram the report draws from.
 """
 
 from __future__ import annotations
@@ -18,6 +22,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from sparklr.errors import DataError
 from sparklr.kernels import sigmoid
 
 
@@ -62,35 +67,6 @@ def score_frame(
             )
 
     return frame.mapInArrow(score, schema)
-
-
-def evaluate_frame(
-    scored: DataFrame,
-    label: str,
-    feature_names: list[str],
-    coefficients: np.ndarray,
-    intercept: float,
-) -> dict[str, float]:
-    """log-loss, accuracy and AUC of a scored frame that has the label column."""
-    z = F.lit(float(intercept))
-    for name, c in zip(feature_names, coefficients, strict=True):
-        z = z + F.lit(float(c)) * F.col(f"`{name}`").cast("double")
-    y = F.col(f"`{label}`").cast("double")
-    softplus = F.greatest(z, F.lit(0.0)) + F.log1p(F.exp(-F.abs(z)))
-    row = scored.agg(
-        F.avg(softplus - y * z).alias("log_loss"),
-        F.avg((F.col("prediction").cast("double") == y).cast("double")).alias("accuracy"),
-        F.count(F.lit(1)).alias("rows"),
-    ).first()
-    auc = BinaryClassificationEvaluator(
-        rawPredictionCol="probability", labelCol=label, metricName="areaUnderROC"
-    ).evaluate(scored.withColumn(label, y))
-    return {
-        "rows": int(row["rows"]),
-        "log_loss": float(row["log_loss"]),
-        "accuracy": float(row["accuracy"]),
-        "auc": float(auc),
-    }
 
 
 #: Probability bins of :func:`probability_histogram` (ROC and calibration curves are drawn
@@ -159,12 +135,12 @@ def model_metrics(
 ) -> tuple[dict[str, float], dict[str, list]]:
     """Score ``frame`` (label + feature columns) and measure the model on it, distributed.
 
-    Rows with a missing or non-finite label or feature are left out. Returns
-    (:func:`evaluate_frame` metrics + ``positives``, :func:`probability_histogram`). Raises
-    :class:`~sparklr.errors.DataError` when a label is not 0/1 or no row is left.
+    Rows with a missing or non-finite label or feature are left out (they are not counted in
+    ``rows``). Returns ({``rows``, ``log_loss``, ``accuracy`` (at ``threshold``), ``auc``,
+    ``positives``}, :func:`probability_histogram`); a metric that is undefined (AUC with one
+    class) is None. Raises :class:`~sparklr.errors.DataError` when a label is not 0/1 or no
+    row is left.
     """
-    from sparklr.errors import DataError
-
     usable = finite_rows(frame, [label, *feature_names])
     scored = score_frame(usable, feature_names, coefficients, intercept, threshold)
     histogram = probability_histogram(scored, label, bins)
@@ -174,8 +150,37 @@ def model_metrics(
         )
     if not sum(histogram["count"]):
         raise DataError("no rows with finite label and features to measure the model on")
-    metrics: dict = evaluate_frame(scored, label, feature_names, coefficients, intercept)
+    metrics: dict = _evaluate(scored, label, feature_names, coefficients, intercept)
     metrics["positives"] = int(sum(histogram["positives"]))
     # AUC is undefined (NaN) when one class is absent; JSON has no NaN.
     metrics = {k: (v if np.isfinite(v) else None) for k, v in metrics.items()}
     return metrics, histogram
+
+
+def _evaluate(
+    scored: DataFrame,
+    label: str,
+    feature_names: list[str],
+    coefficients: np.ndarray,
+    intercept: float,
+) -> dict[str, float]:
+    """rows, log-loss, accuracy and AUC of a scored frame that has the label column."""
+    z = F.lit(float(intercept))
+    for name, c in zip(feature_names, coefficients, strict=True):
+        z = z + F.lit(float(c)) * F.col(f"`{name}`").cast("double")
+    y = F.col(f"`{label}`").cast("double")
+    softplus = F.greatest(z, F.lit(0.0)) + F.log1p(F.exp(-F.abs(z)))
+    row = scored.agg(
+        F.avg(softplus - y * z).alias("log_loss"),
+        F.avg((F.col("prediction").cast("double") == y).cast("double")).alias("accuracy"),
+        F.count(F.lit(1)).alias("rows"),
+    ).first()
+    auc = BinaryClassificationEvaluator(
+        rawPredictionCol="probability", labelCol=label, metricName="areaUnderROC"
+    ).evaluate(scored.withColumn(label, y))
+    return {
+        "rows": int(row["rows"]),
+        "log_loss": float(row["log_loss"]),
+        "accuracy": float(row["accuracy"]),
+        "auc": float(auc),
+    }

@@ -1,0 +1,115 @@
+"""Checkpoints of a training run: the optimizer state, what it was computed from, and which
+failures keep it for ``--resume``.
+
+``<staging>/checkpoint.json`` holds ``{"fingerprints": {"config": ..., "data": ...},
+"state": OptimizerState.to_json()}``. The training job writes it every
+``train.checkpoint_every`` iterations and once at the end; ``--resume`` continues from it only
+when both fingerprints match the new run's: the config's (the data and train sections, minus
+the keys that only change reporting) and the data's (of the resident blocks). The staging
+directory that holds it outlives a failed run only when resuming can help
+(:func:`discard_on_failure`).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+import json
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+
+from sparklr.config import Config
+from sparklr.errors import ConfigError, DataError, DivergenceError, OutputError
+from sparklr.optimizers import OptimizerState
+from sparklr.output import discard, discard_unless_resumable, write_json_atomic
+
+log = logging.getLogger("sparklr.train")
+
+CHECKPOINT = "checkpoint.json"
+
+#: Train keys that change what is logged or saved along the way, not the result.
+REPORTING_KEYS = ("checkpoint_every", "log_every")
+
+
+def require_checkpoint(staging: Path) -> None:
+    """Refuse ``--resume`` when ``staging`` holds no checkpoint (checked before Spark starts)."""
+    if not (staging / CHECKPOINT).is_file():
+        raise ConfigError(f"--resume: no checkpoint at {staging / CHECKPOINT}")
+
+
+def config_fingerprint(config: Config) -> str:
+    """Fingerprint of what determines the result: the data and train sections, minus
+    the keys that only change reporting."""
+    reporting = dict.fromkeys(REPORTING_KEYS, 0)
+    same = dataclasses.replace(config, train=dataclasses.replace(config.train, **reporting))
+    return same.fingerprint("data", "train")
+
+
+def fingerprints(config: Config, data_fingerprint: str) -> dict[str, str]:
+    """What a checkpoint records and a resume must match: {"config": ..., "data": ...}."""
+    return {"config": config_fingerprint(config), "data": data_fingerprint}
+
+
+def initial_state(
+    config: Config, n_features: int, staging: Path, fingerprints: dict, resume: bool
+) -> OptimizerState:
+    """The checkpointed state when resuming, else θ⁰ = (w⁰, 0) with
+    w⁰ ~ init_scale · N(0, 1) seeded by ``train.seed``."""
+    if resume:
+        return read_checkpoint(staging, fingerprints)
+    rng = np.random.default_rng(config.train.seed)
+    w0 = config.train.init_scale * rng.standard_normal(n_features)
+    return OptimizerState(iteration=0, theta=np.append(w0, 0.0))
+
+
+def read_checkpoint(staging: Path, fingerprints: dict) -> OptimizerState:
+    """The state in ``staging``'s checkpoint, ready to continue (``stop_reason`` cleared).
+
+    Raises ConfigError, naming the checkpoint, when it cannot be read or when its config or
+    data fingerprint differs from ``fingerprints``."""
+    path = staging / CHECKPOINT
+    try:
+        data = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ConfigError(f"--resume: cannot read checkpoint {path}: {exc}") from exc
+    for key in ("config", "data"):
+        if data.get("fingerprints", {}).get(key) != fingerprints[key]:
+            raise ConfigError(
+                f"--resume: the {key} differs from the checkpointed run's ({path}); "
+                "start a fresh run instead"
+            )
+    state = OptimizerState.from_json(data["state"])
+    state.stop_reason = None
+    log.info("resuming at iteration %d from %s", state.iteration, path)
+    return state
+
+
+def write_checkpoint(staging: Path, state: OptimizerState, fingerprints: dict) -> None:
+    write_json_atomic(
+        staging / CHECKPOINT, {"fingerprints": fingerprints, "state": state.to_json()}
+    )
+
+
+@contextlib.contextmanager
+def discard_on_failure(staging: Path, resume: bool) -> Iterator[None]:
+    """Remove the staging directory when the body fails, unless its checkpoint can help.
+
+    A config, data, divergence or output error means the run cannot succeed as configured:
+    the directory goes, except that a refused or failed --resume keeps the checkpoint it was
+    asked to continue from. Infrastructure failures, interrupts and bugs keep it only if it
+    holds a checkpoint that --resume can continue from.
+    """
+    try:
+        yield
+    except (ConfigError, DataError, DivergenceError, OutputError):
+        if resume:
+            discard_unless_resumable(staging, CHECKPOINT)
+        else:
+            discard(staging)
+        raise
+    except BaseException:
+        discard_unless_resumable(staging, CHECKPOINT)
+        raise

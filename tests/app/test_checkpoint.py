@@ -1,0 +1,96 @@
+"""Checkpoints (sparklr.app.checkpoint), without Spark: what the fingerprint covers, what a
+resume refuses, and a write/read round trip."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from sparklr.app import checkpoint
+from sparklr.config import load_config
+from sparklr.errors import ConfigError
+from sparklr.optimizers import IterationRecord, OptimizerState
+
+BASE = ["data.path=/d.parquet", "train.max_iter=50"]
+
+
+def fingerprint(*overrides: str) -> str:
+    return checkpoint.config_fingerprint(load_config(None, [*BASE, *overrides]))
+
+
+def test_fingerprint_ignores_reporting_keys_only():
+    base = fingerprint()
+    assert fingerprint("train.log_every=3", "train.checkpoint_every=7") == base
+    for changed in [
+        "train.max_iter=51",
+        "train.seed=1",
+        "train.optimizer=lbfgs",
+        "data.path=/other.parquet",
+        "data.partitions=3",
+    ]:
+        assert fingerprint(changed) != base, changed
+    # Sections other than data and train do not determine the result either.
+    assert fingerprint("output.path=/elsewhere", "spark.log_level=ERROR") == base
+
+
+def _state() -> OptimizerState:
+    record = IterationRecord(0, loss=0.69, grad_norm=0.5, step=0.1, seconds=0.01, accuracy=0.6)
+    return OptimizerState(
+        iteration=3,
+        theta=np.array([0.25, -1.5, 1e-300, 0.1]),
+        history=[record],
+        memory={"s": [np.array([1.0, 2.0])]},
+        stop_reason="max_iter",
+    )
+
+
+def test_round_trip_gives_the_state_back_ready_to_continue(tmp_path):
+    config = load_config(None, BASE)
+    prints = checkpoint.fingerprints(config, "data-1")
+    state = _state()
+    checkpoint.write_checkpoint(tmp_path, state, prints)
+    checkpoint.require_checkpoint(tmp_path)  # present: no error
+    back = checkpoint.initial_state(config, 3, tmp_path, prints, resume=True)
+    assert back.iteration == 3 and back.theta.tobytes() == state.theta.tobytes()
+    assert back.history == state.history
+    np.testing.assert_array_equal(back.memory["s"][0], state.memory["s"][0])
+    assert back.stop_reason is None  # cleared, so that the optimizer continues
+    saved = json.loads((tmp_path / checkpoint.CHECKPOINT).read_text())
+    assert saved["fingerprints"] == {
+        "config": checkpoint.config_fingerprint(config),
+        "data": "data-1",
+    }
+
+
+@pytest.mark.parametrize(
+    "key, config_overrides, data",
+    [("config", ["train.max_iter=51"], "data-1"), ("data", [], "data-2")],
+)
+def test_checkpoint_of_another_config_or_data_is_refused_naming_it(
+    tmp_path, key, config_overrides, data
+):
+    checkpoint.write_checkpoint(
+        tmp_path, _state(), checkpoint.fingerprints(load_config(None, BASE), "data-1")
+    )
+    other = load_config(None, [*BASE, *config_overrides])
+    with pytest.raises(ConfigError, match=rf"the {key} differs .*checkpoint\.json"):
+        checkpoint.initial_state(
+            other, 3, tmp_path, checkpoint.fingerprints(other, data), resume=True
+        )
+
+
+def test_missing_or_unreadable_checkpoint_is_a_config_error_naming_the_file(tmp_path):
+    prints = checkpoint.fingerprints(load_config(None, BASE), "data-1")
+    with pytest.raises(ConfigError, match=r"no checkpoint at .*checkpoint\.json"):
+        checkpoint.require_checkpoint(tmp_path)
+    (tmp_path / checkpoint.CHECKPOINT).write_text("{not json")
+    with pytest.raises(ConfigError, match=r"cannot read checkpoint .*checkpoint\.json"):
+        checkpoint.read_checkpoint(tmp_path, prints)
+
+
+def test_fresh_state_is_seeded_and_starts_at_b_zero(tmp_path):
+    config = load_config(None, [*BASE, "train.seed=5", "train.init_scale=0.5"])
+    state = checkpoint.initial_state(config, 4, tmp_path, {}, resume=False)
+    expected = 0.5 * np.random.default_rng(5).standard_normal(4)
+    assert state.iteration == 0 and state.theta.tobytes() == np.append(expected, 0.0).tobytes()
