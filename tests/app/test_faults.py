@@ -1,5 +1,5 @@
 """Executor faults: under ``local-cluster[2,1,1024]`` (two real executor JVMs), one task fails
-on its first attempt (the test-only hook in sparklr.spark.blocks, switched on through
+on its first attempt (the test-only hook in sparklr.spark.iteration, switched on through
 ``spark.executorEnv`` by this test only) and one executor JVM is SIGKILLed mid-training.
 The run must complete and give the fault-free model bit for bit.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sparklr.spark.blocks import FAULT_ENV
+from sparklr.spark.iteration import FAULT_ENV
 
 from tests.app.conftest import PLAIN, ROOT, SPARK_SUBMIT, TRAIN, data_args
 
@@ -164,12 +164,12 @@ def test_fault_hook_is_off_by_default(value, monkeypatch):
     """Without the variable the hook does nothing (and it is not a config key)."""
     from sparklr.config import load_config
     from sparklr.errors import ConfigError
-    from sparklr.spark import blocks
+    from sparklr.spark import iteration
 
     if value is None:
         monkeypatch.delenv(FAULT_ENV, raising=False)
     else:
         monkeypatch.setenv(FAULT_ENV, value)
-    blocks._maybe_inject_fault(3, 1)  # would raise if armed (no TaskContext needed when off)
+    iteration._maybe_inject_fault(3, 1)  # would raise if armed (no TaskContext needed when off)
     with pytest.raises(ConfigError):
         load_config(None, ["data.path=/d", "train.fail_task=3:1"])

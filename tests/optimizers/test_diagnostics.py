@@ -1,7 +1,8 @@
 """SeparationMonitor against GD on separable and non-separable data (NumPy only)."""
 
 import numpy as np
-from sparklr.objective import FeatureMap, InMemorySource, LogisticObjective
+from sparklr.in_memory import InMemorySource
+from sparklr.objective import FeatureMap, LogisticObjective
 from sparklr.optimizers import OptimizerState, StopRule, gradient_descent
 from sparklr.optimizers.diagnostics import SeparationMonitor
 

@@ -14,7 +14,7 @@ Measured (per-iteration figures are medians over ``--iterations`` timed iteratio
 ``--warmup`` untimed ones):
 
 * sparklr GD iteration: θ ← θ − α∇J(θ) with J a :class:`~sparklr.objective.LogisticObjective`
-  (standardized) over :class:`~sparklr.spark.blocks.BlockSet` (resident blocks); with the
+  (standardized) over :class:`~sparklr.spark.blockset.BlockSet` (resident blocks); with the
   seconds the tasks spent in the kernel, the Python workers seen and whether any block had to
   be remapped;
 * NumPy GD iteration: the same iteration over one in-memory block (float64 and float32),
@@ -220,44 +220,6 @@ def _ratio(num: float | None, den: float | None, why_num: str, why_den: str) -> 
     return {"value": num / den, "reason": ""}
 
 
-def _rss_probe(rows):
-    """Executor side: this Python worker's pid, private (anonymous) and file-backed RSS, and
-    the number of BLAS threads it runs (should be spark.task.cpus)."""
-    list(rows)
-    from sparklr.spark import blocks as _blocks
-
-    status = {}
-    try:
-        with open("/proc/self/status") as fh:
-            for line in fh:
-                key, _, value = line.partition(":")
-                if key in ("RssAnon", "RssFile", "VmRSS"):
-                    status[key] = int(value.split()[0]) * 1024
-    except OSError:
-        pass
-    try:
-        from threadpoolctl import threadpool_info
-
-        status["blas_threads"] = max((p["num_threads"] for p in threadpool_info()), default=0)
-    except ImportError:
-        pass
-    yield (os.getpid(), status, len(_blocks._OPEN_BLOCKS))
-
-
-def _file_probe(rows):
-    """Executor side: host, local root and bytes of the block files of these rows."""
-    from sparklr.spark.blocks import _local_root
-
-    for row in rows:
-        size = 0
-        for suffix in ("X", "y"):
-            try:
-                size += os.path.getsize(f"{row.path}.{suffix}.npy")
-            except OSError:
-                pass
-        yield (row.host, _local_root(), size)
-
-
 # --------------------------------------------------------------------------- the run
 
 
@@ -335,7 +297,7 @@ def _run(spark, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
     # ---------------------------------------------------------------- sparklr load
     from sparklr.objective import FeatureMap, LogisticObjective
-    from sparklr.spark.blocks import BlockSet
+    from sparklr.spark.blockset import BlockSet
     from sparklr.spark.loading import load_frames
 
     def build_blocks(dtype: str) -> BlockSet:
@@ -371,7 +333,7 @@ def _run(spark, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     R["setup"]["features"] = n
     R["setup"]["partitions"] = blocks.partitions
     R["setup"]["rows_per_block"] = [m.rows for m in blocks.metas]
-    from sparklr.spark.blocks import BUILD_PHASES
+    from sparklr.spark.build import BUILD_PHASES
 
     slowest = max(blocks.metas, key=lambda m: sum(m.seconds) if m.seconds else 0.0)
     R["load"] = {
@@ -392,18 +354,11 @@ def _run(spark, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     lr = 1.0 / objective.lipschitz(blocks.moments)
 
     # ---------------------------------------------------------------- GD: sparklr vs NumPy
-    from sparklr.objective import InMemorySource
+    from sparklr.in_memory import InMemorySource
 
     X, y = _driver_matrix(spark, parquet_path, source_frame, label, names, blocks, args.master)
     reports: list = []
-    original_sums = blocks.sums
-
-    def recording_sums(w, b, **options):
-        out = original_sums(w, b, **options)
-        reports.append(list(blocks.last_reports))
-        return out
-
-    blocks.sums = recording_sums  # type: ignore[method-assign]
+    blocks.add_listener(reports.append)
     X32 = X.astype(np.float32)
     objectives = {
         "sparklr": objective,
@@ -412,7 +367,6 @@ def _run(spark, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
     }
     laps, thetas, losses = _interleaved_gd(objectives, n + 1, lr, args.iterations, args.warmup)
     del objectives, X32
-    blocks.sums = original_sums  # type: ignore[method-assign]
     timed = reports[args.warmup : args.warmup + args.iterations]
     kernel = [max(r.kernel_seconds for r in rep) for rep in timed]
     body = [max(r.seconds for r in rep) for rep in timed]
@@ -461,7 +415,7 @@ def _run(spark, args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
 
 def _baselines(R, spark, args, build_blocks, label, names, blocks, fmap, lr, theta, X, y):
     """Agreement with NumPy, the naive NumPy step, the other dtype, memory, scikit-learn."""
-    from sparklr.objective import InMemorySource
+    from sparklr.in_memory import InMemorySource
 
     n = blocks.n_features
     w_chk, b_chk = fmap.to_raw(theta)
@@ -520,8 +474,9 @@ def _driver_matrix(spark, parquet_path, source_frame, label, names, blocks=None,
         offset = 0
         for meta in blocks.metas:
             if meta.rows:
-                X[offset : offset + meta.rows] = np.load(f"{meta.path}.X.npy", mmap_mode="r")
-                y[offset : offset + meta.rows] = np.load(f"{meta.path}.y.npy")
+                X_p, y_p = blocks.read_block(meta.partition)
+                X[offset : offset + meta.rows] = X_p
+                y[offset : offset + meta.rows] = y_p
                 offset += meta.rows
         return X, y
     if parquet_path is not None:
@@ -585,20 +540,15 @@ def _other_dtype(build_blocks, names, dtype, fmap, lr, args, blocks, theta):
 
 
 def _sparklr_memory(blocks) -> dict:
-    files = blocks._meta_rdd.mapPartitions(_file_probe).collect()
-    per_executor: dict[str, int] = {}
-    for host, root, size in files:
-        key = f"{host}:{root}"
-        per_executor[key] = per_executor.get(key, 0) + size
-    workers: dict[int, dict] = {}
-    for _ in range(4):  # several probes: any idle worker may take any task
-        for pid, status, opened in blocks._meta_rdd.mapPartitions(_rss_probe).collect():
-            workers[pid] = {"status": status, "blocks_mapped": opened}
+    per_executor = {f"{u.host}:{u.local_dir}": u.bytes for u in blocks.file_usage()}
+    workers = {
+        w.pid: {"status": _worker_status(w), "blocks_mapped": w.open_blocks}
+        for w in blocks.worker_usage()
+    }
     raw = blocks.block_bytes
     anon = [w["status"].get("RssAnon") for w in workers.values()]
     blas = sorted({w["status"].get("blas_threads") for w in workers.values()} - {None})
-    sc = blocks.spark.sparkContext
-    jvm_bytes = _rdd_storage_bytes(sc, blocks._meta_rdd.id())
+    jvm_bytes = blocks.cached_meta_bytes()
     held = max(per_executor.values()) if per_executor else None
     return {
         "raw_block_bytes": raw,
@@ -610,6 +560,17 @@ def _sparklr_memory(blocks) -> dict:
         "python_workers_blas_threads": blas,
         "jvm_meta_rdd_bytes": jvm_bytes,
     }
+
+
+def _worker_status(worker) -> dict:
+    """A WorkerUsage under the /proc/self/status keys this benchmark has always reported."""
+    status = {
+        "RssAnon": worker.rss_anon,
+        "RssFile": worker.rss_file,
+        "VmRSS": worker.vm_rss,
+        "blas_threads": worker.blas_threads,
+    }
+    return {key: value for key, value in status.items() if value is not None}
 
 
 def _rdd_storage_bytes(sc, rdd_id: int | None) -> dict:
@@ -641,7 +602,7 @@ def _sklearn(X: np.ndarray, y: np.ndarray) -> dict:
 
 def _overhead(spark, args, lr_rows: int) -> dict:
     """Per-iteration cost on a tiny dataset vs an empty job, same number of partitions."""
-    from sparklr.spark.blocks import BlockSet
+    from sparklr.spark.blockset import BlockSet
     from sparklr.spark.data import select_columns
     from sparklr.spark.synthetic import feature_names, synthetic_frame
 

@@ -75,7 +75,7 @@ def run(rows: int, features: int, partitions: int, reg_param: float, budget: int
     from pyspark.ml.classification import LogisticRegression
     from pyspark.ml.feature import VectorAssembler
 
-    from sparklr.spark.blocks import BlockSet
+    from sparklr.spark.blockset import BlockSet
     from sparklr.spark.loading import load_training_frame
     from sparklr.spark.session import build_session
 

@@ -13,7 +13,6 @@ import csv
 import dataclasses
 import io
 import logging
-import os
 import platform
 import time
 from datetime import UTC, datetime
@@ -127,7 +126,7 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
     # Imported here so that config errors are reported without starting a JVM.
     from pyspark.sql import SparkSession
 
-    from sparklr.spark.blocks import BlockSet
+    from sparklr.spark.blockset import BlockSet
     from sparklr.spark.loading import load_frames
     from sparklr.spark.session import build_session
 
@@ -361,22 +360,6 @@ def _write_history_csv(path: Path, state: OptimizerState) -> None:
     path.write_text(buffer.getvalue())
 
 
-def _block_locations(blocks) -> dict[str, int]:
-    """Where the resident blocks were built: "host:local dir" → number of non-empty blocks.
-
-    A block's path is <executor local dir>/sparklr-blocks/<dataset>/part-NNNNN and every
-    executor has its own local dir, so the number of keys is the number of executors that
-    held data (1 in local mode; tests/app/test_cluster.py checks it is 2 on a cluster).
-    """
-    counts: dict[str, int] = {}
-    for meta in blocks.metas:
-        if meta.rows:
-            root = os.path.dirname(os.path.dirname(os.path.dirname(meta.path)))
-            key = f"{meta.host}:{root}"
-            counts[key] = counts.get(key, 0) + 1
-    return dict(sorted(counts.items()))
-
-
 def _metadata(config, state, blocks, learning_rate, constant) -> dict:
     import numpy
     import pyarrow
@@ -396,7 +379,7 @@ def _metadata(config, state, blocks, learning_rate, constant) -> dict:
         "constant_features": constant,
         "config": config.to_dict(),
         "data_fingerprint": blocks.fingerprint(),
-        "block_locations": _block_locations(blocks),
+        "block_locations": blocks.locations(),
         "versions": {
             "sparklr": sparklr.__version__,
             "pyspark": pyspark.__version__,
