@@ -231,6 +231,16 @@ def test_listeners_get_every_evaluations_reports(resident, params):
     assert not any(r.missed for reports in seen for r in reports)
 
 
+def test_class_weight_reaches_every_task(resident, data, params):
+    X, y = data
+    w, b = params
+    got = resident.sums(w, b, hessian=True, class_weight=(0.5, 2.0))
+    ref = block_sums(X, y, w, b, hessian=True, class_weight=(0.5, 2.0))
+    assert_sums_close(got, ref)
+    np.testing.assert_allclose(got.hess_ww, ref.hess_ww, rtol=RTOL)
+    assert_sums_close(resident.sums(w, b), block_sums(X, y, w, b))  # not kept for the next
+
+
 def test_file_usage_is_the_block_files_on_disk(resident):
     (used,) = resident.file_usage()  # local mode: one executor, one local dir
     files = _block_files(resident)

@@ -19,10 +19,11 @@ either complete or absent; whatever was not committed is removed.
 Mapping (:func:`open_block`). Each Python worker keeps ONE cache of the blocks it has mapped,
 read-only (the pages are the executor's page cache, shared by all its workers: a mapping costs
 address space, not memory). One rule decides whether a cached block is still good: every one
-of its files still exists with the inode it was mapped from. A block whose file was deleted or
-replaced is a miss (or is remapped, if the new file is there), even while this worker still
-maps the old inode; the mappings of other cached blocks that fail the rule are dropped, so
-they do not keep the space of vanished files alive.
+of its files (X, y and v alike) still exists with the inode it was mapped from. Otherwise the
+cache misses even while this worker still maps the old inode: a replaced file is mapped anew,
+a deleted one makes the block a miss (None: the driver rebuilds); and the mappings of the
+other cached blocks that fail the rule are dropped, so that they do not keep the space of
+vanished files alive.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The resident blocks of one dataset (driver side), and the distributed sums over them.
 
 Build (one pass over the source, :meth:`BlockSet.build`): one task per partition builds its
-block on its executor (:mod:`sparklr.spark.build`) and returns one
-:class:`~sparklr.spark.build.BlockMeta`. The RDD of those metas is cached. Its partitions live
+block on its executor (:mod:`sparklr.spark.build`) and returns one meta row
+(:class:`~sparklr.spark.build.BlockMeta`). The RDD of those rows is cached. Its partitions live
 in the block manager of the executor that wrote the files, so Spark schedules later tasks on
 partition p there (PROCESS_LOCAL). The driver checks what the build found and raises a
 :class:`~sparklr.errors.DataError` naming the column and an example row.
@@ -172,10 +172,6 @@ class BlockSet:
     @property
     def moments(self) -> FeatureMoments:
         return merge_all([m.moments for m in self.metas], self.n_features)
-
-    @property
-    def hosts(self) -> list[str]:
-        return [m.host for m in self.metas]
 
     @property
     def block_bytes(self) -> int:
