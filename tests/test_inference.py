@@ -16,10 +16,11 @@ import pytest
 import statsmodels.api as sm
 from sklearn.datasets import load_breast_cancer
 from sparklr.errors import ConfigError, DataError
+from sparklr.in_memory import InMemorySource
 from sparklr.inference import INTERCEPT, choose_method, infer
 from sparklr.inference_report import CSV_COLUMNS
 from sparklr.inference_sums import meat_sums
-from sparklr.objective import FeatureMap, InMemorySource, LogisticObjective
+from sparklr.objective import FeatureMap, LogisticObjective
 from sparklr.optimizers import OptimizerOptions, OptimizerState, StopRule, get
 from statsmodels.discrete.tests.results.results_discrete import Spector
 

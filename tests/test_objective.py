@@ -1,6 +1,7 @@
 import numpy as np
 import pytest
-from sparklr.objective import FeatureMap, InMemorySource, LogisticObjective
+from sparklr.in_memory import InMemorySource
+from sparklr.objective import FeatureMap, LogisticObjective
 
 from tests.conftest import make_logistic_data
 
@@ -44,3 +45,33 @@ def test_lipschitz_bound_dominates_the_hessian(standardize):
     # and it is tight where a(1-a) = 1/4 everywhere (θ = 0)
     H0 = objective.evaluate(np.zeros(5), hessian=True).hessian
     assert np.linalg.eigvalsh(H0)[-1] == pytest.approx(L, rel=1e-9)
+
+
+@pytest.mark.parametrize("b", [0.0, 2.5])
+def test_gradient_matches_finite_differences(logistic_data, b):
+    X, y, w, _ = logistic_data
+    objective = LogisticObjective(InMemorySource((X, y)))
+    theta = np.append(w, b)
+    grad = objective.evaluate(theta).grad
+    h = 1e-6
+    numeric = np.empty_like(theta)
+    for j in range(len(theta)):
+        e = np.zeros_like(theta)
+        e[j] = h
+        numeric[j] = (objective.evaluate(theta + e).loss - objective.evaluate(theta - e).loss) / (
+            2 * h
+        )
+    np.testing.assert_allclose(grad, numeric, rtol=1e-6, atol=1e-9)
+
+
+def test_hessian_matches_finite_differences_of_the_gradient(logistic_data):
+    X, y, w, b = logistic_data
+    objective = LogisticObjective(InMemorySource((X, y)))
+    theta = np.append(w, b)
+    H = objective.evaluate(theta, hessian=True).hessian
+    h = 1e-6
+    for j in range(len(theta)):
+        e = np.zeros_like(theta)
+        e[j] = h
+        column = (objective.evaluate(theta + e).grad - objective.evaluate(theta - e).grad) / (2 * h)
+        np.testing.assert_allclose(H[:, j], column, rtol=1e-5, atol=1e-8)

@@ -42,8 +42,8 @@ from typing import Protocol
 
 import numpy as np
 
-from sparklr.kernels import BlockSums, block_sums, sum_in_order
-from sparklr.stats import FeatureMoments, merge_all
+from sparklr.kernels import BlockSums
+from sparklr.stats import FeatureMoments
 
 
 class SumsSource(Protocol):
@@ -217,7 +217,7 @@ class LogisticObjective:
         else:
             sums = self.source.sums(w, b, hessian=hessian, class_weight=self.class_weight)
         self.evaluations += 1
-        m = sums.count
+        m = sums.weight_sum
         if m <= 0:
             raise ValueError("the objective has no data (total sample weight is 0)")
         w_t = theta[:-1]
@@ -264,42 +264,3 @@ def log_odds_intercept(
     W0 = moments.total_weight - W1
     c0, c1 = class_weight or (1.0, 1.0)
     return float(np.log(c1 * W1) - np.log(c0 * W0))
-
-
-class InMemorySource:
-    """A :class:`SumsSource` over NumPy blocks held in this process (tests, small data).
-
-    A block is (X, y) or (X, y, v) with sample weights v.
-    """
-
-    def __init__(self, blocks: list[tuple[np.ndarray, ...]] | tuple[np.ndarray, ...]):
-        if isinstance(blocks, tuple):
-            blocks = [blocks]
-        self.blocks = [
-            (
-                np.ascontiguousarray(block[0]),
-                np.asarray(block[1], dtype=np.float64),
-                None if len(block) < 3 else np.asarray(block[2], dtype=np.float64),
-            )
-            for block in blocks
-        ]
-        self.n_features = self.blocks[0][0].shape[1]
-
-    def sums(
-        self,
-        w: np.ndarray,
-        b: float,
-        *,
-        hessian: bool = False,
-        class_weight: tuple[float, float] | None = None,
-    ) -> BlockSums:
-        parts = [
-            block_sums(X, y, w, b, v, hessian=hessian, class_weight=class_weight)
-            for X, y, v in self.blocks
-        ]
-        return sum_in_order(parts, self.n_features, hessian)
-
-    def moments(self) -> FeatureMoments:
-        return merge_all(
-            [FeatureMoments.of_block(X, y, v) for X, y, v in self.blocks], self.n_features
-        )

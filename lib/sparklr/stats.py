@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sparklr.kernels import chunk_rows_for
+from sparklr.kernels.dense import chunk_rows_for
 
 #: Above this many features the n_x × n_x scatter matrix is not gathered (only its diagonal).
 MAX_GRAM_FEATURES = 2048

@@ -1,5 +1,5 @@
 """Executor faults: under ``local-cluster[2,1,1024]`` (two real executor JVMs), one task fails
-on its first attempt (the test-only hook in sparklr.spark.blocks, switched on through
+on its first attempt (the test-only hook in sparklr.spark.iteration, switched on through
 ``spark.executorEnv`` by this test only) and one executor JVM is SIGKILLed mid-training.
 The run must complete and give the fault-free model bit for bit.
 """
@@ -16,7 +16,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sparklr.spark.blocks import FAULT_ENV
+from sparklr.spark.iteration import FAULT_ENV
 
 from tests.app.conftest import PLAIN, ROOT, SPARK_SUBMIT, TRAIN, data_args
 
@@ -163,7 +163,7 @@ def test_lost_task_and_lost_executor_give_the_same_model(tmp_path, datasets, job
 def test_fault_hook_is_off_by_default(value, monkeypatch):
     """Without the variable (or with it empty) the hook never fails a task, not even the one
     it would fail when armed; armed, it fails exactly that task's first attempt."""
-    from sparklr.spark import blocks
+    from sparklr.spark import iteration
 
     attempt = [0]
 
@@ -171,15 +171,15 @@ def test_fault_hook_is_off_by_default(value, monkeypatch):
         get = staticmethod(lambda: Task)
         attemptNumber = staticmethod(lambda: attempt[0])
 
-    monkeypatch.setattr(blocks, "TaskContext", Task)
+    monkeypatch.setattr(iteration, "TaskContext", Task)
     if value is None:
         monkeypatch.delenv(FAULT_ENV, raising=False)
     else:
         monkeypatch.setenv(FAULT_ENV, value)
-    assert blocks._maybe_inject_fault(3, 1) is None
+    assert iteration._maybe_inject_fault(3, 1) is None
     monkeypatch.setenv(FAULT_ENV, "3:1")
-    blocks._maybe_inject_fault(3, 0)  # another partition: no fault
+    iteration._maybe_inject_fault(3, 0)  # another partition: no fault
     with pytest.raises(RuntimeError, match=r"injected fault \(evaluation 3, partition 1\)"):
-        blocks._maybe_inject_fault(3, 1)
+        iteration._maybe_inject_fault(3, 1)
     attempt[0] = 1
-    blocks._maybe_inject_fault(3, 1)  # the retry succeeds
+    iteration._maybe_inject_fault(3, 1)  # the retry succeeds

@@ -6,7 +6,6 @@ import dataclasses
 import json
 
 import pytest
-from sparklr.bench.probes import WorkerUsage
 from sparklr.bench.report import TARGETS, Ratio, format_table, ratio, ratios, to_json
 from sparklr.bench.results import (
     Agreement,
@@ -20,6 +19,7 @@ from sparklr.bench.results import (
     SparklrResult,
     StorageBytes,
 )
+from sparklr.spark.usage import WorkerUsage
 
 MiB = 2**20
 

@@ -6,7 +6,8 @@ import numpy as np
 from scipy.optimize import minimize
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
-from sparklr.objective import FeatureMap, InMemorySource, LogisticObjective
+from sparklr.in_memory import InMemorySource
+from sparklr.objective import FeatureMap, LogisticObjective
 from sparklr.optimizers import OptimizerOptions, OptimizerState, StopRule, get
 
 

@@ -5,7 +5,8 @@ import pytest
 from sklearn.datasets import load_breast_cancer
 from sklearn.linear_model import LogisticRegression
 from sparklr.errors import DivergenceError
-from sparklr.objective import FeatureMap, InMemorySource, LogisticObjective
+from sparklr.in_memory import InMemorySource
+from sparklr.objective import FeatureMap, LogisticObjective
 from sparklr.optimizers import OptimizerState, StopRule, gradient_descent
 
 from tests.conftest import make_logistic_data

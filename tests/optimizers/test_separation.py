@@ -2,7 +2,8 @@
 
 import numpy as np
 import pytest
-from sparklr.objective import FeatureMap, InMemorySource, LogisticObjective
+from sparklr.in_memory import InMemorySource
+from sparklr.objective import FeatureMap, LogisticObjective
 from sparklr.optimizers import OptimizerState, StopRule, gradient_descent
 from sparklr.optimizers.base import IterationRecord
 from sparklr.optimizers.separation import (

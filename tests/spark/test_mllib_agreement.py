@@ -72,7 +72,7 @@ def test_coefficients_equal_mllib(spark, features, reg, enet, standardize, name)
 def test_weighted_blocks_through_spark_equal_mllib(spark, tmp_path):
     """data.weight end to end on the Spark path: resident blocks with a weight column,
     MLlib's weighted standardization, balanced-free weights."""
-    from sparklr.spark.blocks import BlockSet
+    from sparklr.spark.blockset import BlockSet
     from sparklr.spark.loading import load_training_frame
 
     X, y = breast_cancer(slice(0, 8))
@@ -110,7 +110,7 @@ def test_weighted_blocks_through_spark_equal_mllib(spark, tmp_path):
 
 def test_negative_weight_is_a_data_error_naming_the_column(spark, tmp_path):
     from sparklr.errors import DataError
-    from sparklr.spark.blocks import BlockSet
+    from sparklr.spark.blockset import BlockSet
     from sparklr.spark.loading import load_training_frame
 
     pdf = pd.DataFrame({"x": [0.0, 1.0, 2.0, 3.0], "label": [0, 1, 0, 1], "w": [1, 1, -2, 1]})

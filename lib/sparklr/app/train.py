@@ -11,7 +11,6 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import os
 import platform
 import time
 from datetime import UTC, datetime
@@ -41,7 +40,7 @@ from sparklr.output import (
 from sparklr.stats import FeatureMoments
 
 if TYPE_CHECKING:
-    from sparklr.spark.blocks import BlockSet
+    from sparklr.spark.blockset import BlockSet
     from sparklr.spark.loading import Frames
 
 log = logging.getLogger("sparklr.train")
@@ -216,7 +215,7 @@ def _release(loaded: _Loaded | None, spark, owns_session: bool) -> None:
 
 def _load(spark, config: Config) -> _Loaded:
     """Read (or generate) data.* and build the resident blocks of the training frame."""
-    from sparklr.spark.blocks import BlockSet
+    from sparklr.spark.blockset import BlockSet
     from sparklr.spark.loading import load_frames
 
     started = time.perf_counter()
@@ -354,7 +353,7 @@ def _model(config: Config, loaded: _Loaded, problem: _Problem, fit: _Fit) -> Mod
         "constant_features": problem.constant,
         "config": config.to_dict(),
         "data_fingerprint": blocks.fingerprint(),
-        "block_locations": _block_locations(blocks),
+        "block_locations": blocks.locations(),
         "versions": {
             "sparklr": sparklr.__version__,
             "pyspark": pyspark.__version__,
@@ -373,22 +372,6 @@ def _model(config: Config, loaded: _Loaded, problem: _Problem, fit: _Fit) -> Mod
         label=config.data.label,
         metadata=metadata,
     )
-
-
-def _block_locations(blocks) -> dict[str, int]:
-    """Where the resident blocks were built: "host:local dir" → number of non-empty blocks.
-
-    A block's path is <executor local dir>/sparklr-blocks/<dataset>/part-NNNNN and every
-    executor has its own local dir, so the number of keys is the number of executors that
-    held data (1 in local mode; tests/app/test_cluster.py checks it is 2 on a cluster).
-    """
-    counts: dict[str, int] = {}
-    for meta in blocks.metas:
-        if meta.rows:
-            root = os.path.dirname(os.path.dirname(os.path.dirname(meta.path)))
-            key = f"{meta.host}:{root}"
-            counts[key] = counts.get(key, 0) + 1
-    return dict(sorted(counts.items()))
 
 
 def _measure(config: Config, frames, model: Model) -> dict[str, dict]:

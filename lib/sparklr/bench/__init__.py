@@ -1,6 +1,6 @@
 """The benchmarks (``jobs/benchmark.py``, ``jobs/benchmark_optimizers.py``): not part of what
-users import to train; they use the public interfaces of the layers below, and reach the block
-layer's internals only through :mod:`sparklr.bench.probes`.
+users import to train; they use only the public interfaces of the layers below (the block
+set's instrumentation: listeners, file and worker usage, cached bytes, read_block).
 
 ``jobs/benchmark.py`` measures sparklr against NumPy, MLlib and scikit-learn in ONE run::
 
@@ -19,7 +19,7 @@ Measured (per-iteration figures are medians over ``--iterations`` timed iteratio
 ``--warmup`` untimed ones):
 
 * sparklr GD iteration: θ ← θ − α∇J(θ) with J a :class:`~sparklr.objective.LogisticObjective`
-  (standardized) over :class:`~sparklr.spark.blocks.BlockSet` (resident blocks); with the
+  (standardized) over :class:`~sparklr.spark.blockset.BlockSet` (resident blocks); with the
   seconds the tasks spent in the kernel, the Python workers seen and whether any block had to
   be remapped;
 * NumPy GD iteration: the same iteration over one in-memory block (float64 and float32),
@@ -43,6 +43,6 @@ with the reason.
 Modules: :mod:`~sparklr.bench.cli` (arguments, entry point), :mod:`~sparklr.bench.run` (the
 sequence), :mod:`~sparklr.bench.data`, :mod:`~sparklr.bench.sparklr_run`,
 :mod:`~sparklr.bench.baselines`, :mod:`~sparklr.bench.results` (typed figures),
-:mod:`~sparklr.bench.report` (ratios, table, JSON), :mod:`~sparklr.bench.timing`,
-:mod:`~sparklr.bench.probes`; :mod:`~sparklr.bench.optimizers` is ``jobs/benchmark_optimizers.py``.
+:mod:`~sparklr.bench.report` (ratios, table, JSON), :mod:`~sparklr.bench.timing`;
+:mod:`~sparklr.bench.optimizers` is ``jobs/benchmark_optimizers.py``.
 """

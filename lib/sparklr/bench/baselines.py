@@ -17,8 +17,9 @@ from pyspark.sql import DataFrame, SparkSession
 
 from sparklr.bench.results import Agreement, MllibResult, NumpyResult, SklearnResult, StorageBytes
 from sparklr.bench.timing import median, timed
-from sparklr.objective import FeatureMap, InMemorySource, LogisticObjective
-from sparklr.spark.blocks import BlockSet
+from sparklr.in_memory import InMemorySource
+from sparklr.objective import FeatureMap, LogisticObjective
+from sparklr.spark.blockset import BlockSet
 
 # ----------------------------------------------------------------------------- NumPy
 

@@ -12,10 +12,9 @@ from pathlib import Path
 import numpy as np
 from pyspark.sql import DataFrame, SparkSession
 
-from sparklr.bench import probes
 from sparklr.bench.cli import Settings
 from sparklr.errors import DataError
-from sparklr.spark.blocks import BlockSet
+from sparklr.spark.blockset import BlockSet
 from sparklr.spark.data import read_table, select_columns
 from sparklr.spark.session import is_local_master
 from sparklr.spark.synthetic import feature_names, synthetic_frame
@@ -93,7 +92,7 @@ def _matrix_of_blocks(blocks: BlockSet) -> tuple[np.ndarray, np.ndarray]:
     y = np.empty(blocks.rows, dtype=np.float64)
     offset = 0
     for meta in (m for m in blocks.metas if m.rows):
-        X_p, y_p = probes.read_block(blocks, meta.partition)
+        X_p, y_p = blocks.read_block(meta.partition)
         X[offset : offset + meta.rows] = X_p
         y[offset : offset + meta.rows] = y_p
         offset += meta.rows

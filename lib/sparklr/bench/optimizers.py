@@ -27,7 +27,7 @@ from sparklr.bench.baselines import assemble_mllib, fit_mllib
 from sparklr.objective import FeatureMap, LogisticObjective
 from sparklr.optimizers import OptimizerOptions, OptimizerState, StopRule, get
 from sparklr.output import write_json_atomic
-from sparklr.spark.blocks import BlockSet
+from sparklr.spark.blockset import BlockSet
 from sparklr.spark.loading import load_training_frame
 from sparklr.spark.session import build_session
 

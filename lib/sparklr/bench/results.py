@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from sparklr.bench.probes import WorkerUsage
+from sparklr.spark.usage import WorkerUsage
 
 
 @dataclass

@@ -26,7 +26,7 @@ from sparklr.bench.sparklr_run import (
     time_iterations,
 )
 from sparklr.objective import FeatureMap, LogisticObjective
-from sparklr.spark.blocks import BlockSet
+from sparklr.spark.blockset import BlockSet
 from sparklr.spark.session import build_session, is_local_master
 
 log = logging.getLogger("sparklr.benchmark")

@@ -8,7 +8,6 @@ import time
 import numpy as np
 from pyspark.sql import SparkSession
 
-from sparklr.bench import probes
 from sparklr.bench.baselines import assemble_mllib, numpy_objective
 from sparklr.bench.cli import Settings
 from sparklr.bench.data import Dataset
@@ -22,8 +21,10 @@ from sparklr.bench.results import (
 )
 from sparklr.bench.timing import GradientWalk, initial_theta, interleaved, median, timed
 from sparklr.objective import Evaluation, FeatureMap, LogisticObjective
-from sparklr.spark.blocks import BUILD_PHASES, BlockSet, TaskReport
+from sparklr.spark.blockset import BlockSet
+from sparklr.spark.build import BUILD_PHASES
 from sparklr.spark.data import select_columns
+from sparklr.spark.iteration import TaskReport
 from sparklr.spark.loading import load_frames
 from sparklr.spark.synthetic import feature_names, synthetic_frame
 
@@ -88,7 +89,7 @@ def time_iterations(
     """GD over the blocks and over (X, y) in NumPy (float64 and float32), one iteration of each
     in turn from the same θ⁰; sparklr's figures, NumPy's laps by dtype and sparklr's final θ."""
     reports: list[list[TaskReport]] = []
-    probes.add_listener(blocks, reports.append)
+    blocks.add_listener(reports.append)
     theta0 = initial_theta(blocks.n_features + 1)
     walks = {
         "sparklr": GradientWalk(LogisticObjective(blocks, fmap), theta0, lr),
@@ -158,22 +159,20 @@ def _relative_error(reference: Evaluation, other: Evaluation) -> RelativeError:
 def measure_memory(blocks: BlockSet) -> MemoryResult:
     """Block files per executor and the Python workers' memory, against the raw bytes."""
     per_executor: dict[str, int] = {}
-    for usage in probes.file_usage(blocks):
+    for usage in blocks.file_usage():
         key = f"{usage.host}:{usage.local_dir}"
         per_executor[key] = per_executor.get(key, 0) + usage.bytes
-    workers: dict[int, probes.WorkerUsage] = {}
-    for _ in range(4):  # several probes: any idle worker may take any task
-        workers.update((w.pid, w) for w in probes.worker_usage(blocks))
-    anon = [w.rss_anon for w in workers.values()]
+    workers = blocks.worker_usage()
+    anon = [w.rss_anon for w in workers]
     return MemoryResult(
         raw_block_bytes=blocks.block_bytes,
         block_file_bytes_per_executor=per_executor,
         held_bytes_max_executor=max(per_executor.values()) if per_executor else None,
         raw_bytes_max_executor=blocks.block_bytes,
-        python_workers=[workers[pid] for pid in sorted(workers)],
+        python_workers=workers,
         python_workers_rss_anon_sum=sum(anon) if all(anon) else None,
-        python_workers_blas_threads=sorted({w.blas_threads for w in workers.values()} - {None}),
-        jvm_meta_rdd_bytes=probes.cached_meta_bytes(blocks),
+        python_workers_blas_threads=sorted({w.blas_threads for w in workers} - {None}),
+        jvm_meta_rdd_bytes=blocks.cached_meta_bytes(),
     )
 
 

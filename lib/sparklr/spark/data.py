@@ -2,7 +2,7 @@
 
 ``read_table`` opens Parquet or CSV; ``select_columns`` resolves and checks the label and
 feature columns and returns a DataFrame of exactly [label, features...] cast to double, ready
-for the block build (:mod:`sparklr.spark.blocks`). Errors name the path or column.
+for :meth:`sparklr.spark.blockset.BlockSet.build`. Errors name the path or column.
 """
 
 from __future__ import annotations

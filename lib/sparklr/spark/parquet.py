@@ -11,9 +11,9 @@ the same on every run), their row groups from the Parquet footers, and the globa
 within it). Only the footers are read on the driver; no data.
 
 Read (executor, :func:`read_slices`): each slice's row group is decoded column by column,
-cast to float64 (nulls become NaN, so the build's checks name them) and yielded in batches of
-``batch_rows`` rows. The rows of a block are therefore those of its range, in file order;
-reading the same plan again gives the same blocks.
+cast to float64 (nulls become NaN, so the checks of :mod:`sparklr.spark.build` name them)
+and yielded in batches of ``batch_rows`` rows. The rows of a block are therefore those of its
+range, in file order; reading the same plan again gives the same blocks.
 
 The plan is refused (``str`` reason, the caller falls back to Spark's reader) when a file is not
 on a filesystem pyarrow can open (``file:``, or any scheme ``pyarrow.fs`` resolves: hdfs with

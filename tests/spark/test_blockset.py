@@ -1,4 +1,4 @@
-"""The resident-block path (sparklr.spark.blocks) against the single in-memory block.
+"""The resident blocks (sparklr.spark.blockset) against the single in-memory block.
 
 Blocks are built from DataFrames whose partitions are set row by row here (including an empty
 one), so every case is exact: the distributed sums must equal the NumPy sums of the whole
@@ -7,15 +7,16 @@ matrix to 1e-12 relative (they differ only by the order of the additions).
 
 from __future__ import annotations
 
-import glob
 import os
 
 import numpy as np
 import pytest
-from sparklr.kernels import block_sums
-from sparklr.objective import FeatureMap, InMemorySource, LogisticObjective
+from sparklr.in_memory import InMemorySource
+from sparklr.kernels.dense import block_sums
+from sparklr.objective import FeatureMap, LogisticObjective
 from sparklr.optimizers import OptimizerState, StopRule, gradient_descent
-from sparklr.spark.blocks import BlockSet
+from sparklr.spark import blockfiles
+from sparklr.spark.blockset import BlockSet
 
 from tests.conftest import make_logistic_data
 
@@ -47,7 +48,7 @@ def frame_of(spark, X, y, partitions: int, empty: tuple[int, ...] = ()):
 
 def assert_sums_close(got, ref, rtol=RTOL):
     assert got.rows == ref.rows
-    assert got.count == ref.count
+    assert got.weight_sum == ref.weight_sum
     assert got.correct == ref.correct
     assert abs(got.loss - ref.loss) <= rtol * abs(ref.loss)
     assert abs(got.grad_b - ref.grad_b) <= rtol * np.abs(ref.grad_w).max()
@@ -104,7 +105,7 @@ def test_one_gd_step_through_spark_equals_numpy(spark, data):
 
 
 def _block_files(blocks) -> list[str]:
-    return sorted(f for m in blocks.metas for f in glob.glob(f"{m.path}.*.npy"))
+    return sorted(f for m in blocks.metas for f in blockfiles.block_files(m.path))
 
 
 def test_resident_hits_reuse_workers_and_mappings(spark, data, params):
@@ -146,7 +147,7 @@ def test_missing_block_files_trigger_a_rebuild_with_the_same_result(spark, data,
         assert old
         for f in old:  # what a cleaned local directory or a lost disk looks like
             os.remove(f)
-        with caplog.at_level("WARNING", logger="sparklr.spark.blocks"):
+        with caplog.at_level("WARNING", logger="sparklr.spark.blockset"):
             second = blocks.sums(w, b)
         assert blocks.rebuilds == 1
         assert "rebuilding from source" in caplog.text
@@ -202,3 +203,91 @@ def test_float32_blocks_within_stated_tolerance(spark, data, params):
         assert_sums_close(got, block_sums(X.astype(np.float32), y, w, b), rtol=1e-6)
     finally:
         blocks.unpersist()
+
+
+# --------------------------------------------------------------------------- instrumentation
+
+
+@pytest.fixture(scope="module")
+def resident(spark, data):
+    """Four blocks, the third empty, built once for the instrumentation tests."""
+    X, y = data
+    blocks = BlockSet(spark, frame_of(spark, X, y, 4, empty=(2,)), "label", NAMES).build()
+    yield blocks
+    blocks.unpersist()
+
+
+def test_listeners_get_every_evaluations_reports(resident, params):
+    w, b = params
+    seen: list[list] = []
+    also: list[int] = []
+    resident.add_listener(seen.append)
+    resident.add_listener(lambda reports: also.append(len(reports)))
+    resident.sums(w, b)
+    resident.sums(w, b, hessian=True)
+    assert len(seen) == 2 and also == [4, 4]
+    assert seen[-1] == resident.last_reports and seen[0] is not resident.last_reports
+    assert [r.partition for r in seen[0]] == [0, 1, 2, 3]
+    assert not any(r.missed for reports in seen for r in reports)
+
+
+def test_class_weight_reaches_every_task(resident, data, params):
+    X, y = data
+    w, b = params
+    got = resident.sums(w, b, hessian=True, class_weight=(0.5, 2.0))
+    ref = block_sums(X, y, w, b, hessian=True, class_weight=(0.5, 2.0))
+    assert_sums_close(got, ref)
+    np.testing.assert_allclose(got.hess_ww, ref.hess_ww, rtol=RTOL)
+    assert_sums_close(resident.sums(w, b), block_sums(X, y, w, b))  # not kept for the next
+
+
+def test_file_usage_is_the_block_files_on_disk(resident):
+    (used,) = resident.file_usage()  # local mode: one executor, one local dir
+    files = _block_files(resident)
+    assert len(files) == 6  # X and y of the three non-empty blocks
+    assert used.bytes == sum(os.path.getsize(f) for f in files) > resident.block_bytes
+    assert used.local_dir == blockfiles.local_dir_of(resident.metas[0].path)
+    assert "/blockmgr-" in used.local_dir and used.host == resident.metas[0].host
+
+
+def test_locations_count_the_non_empty_blocks_per_local_dir(resident):
+    (used,) = resident.file_usage()
+    assert resident.locations() == {f"{used.host}:{used.local_dir}": 3}
+
+
+def test_worker_usage_sees_the_workers_serving_the_blocks(resident, params):
+    resident.sums(*params)
+    workers = resident.worker_usage()
+    pids = [w.pid for w in workers]
+    assert pids == sorted(set(pids))  # one entry per worker
+    assert {r.pid for r in resident.last_reports} <= set(pids)
+    for w in workers:
+        assert 0 < w.rss_anon < w.vm_rss and 0 <= w.rss_file < w.vm_rss
+        assert w.blas_threads >= 1
+    # every worker that summed a block holds its mapping (and no worker more than the 3)
+    served = {r.pid for r in resident.last_reports if r.partition != 2}
+    assert all(1 <= w.open_blocks <= 3 for w in workers if w.pid in served)
+
+
+def test_cached_meta_bytes_are_the_small_cached_rdd(resident):
+    assert 0 < resident.cached_meta_bytes() < 64 * 1024  # four small rows, not the data
+
+
+def test_read_block_returns_copies_of_each_block(resident, data):
+    X, y = data
+    parts = [resident.read_block(m.partition) for m in resident.metas if m.rows]
+    np.testing.assert_array_equal(np.concatenate([p[0] for p in parts]), X)
+    np.testing.assert_array_equal(np.concatenate([p[1] for p in parts]), y)
+    X0, _ = parts[0]
+    X0[0, 0] = np.inf  # a copy: the resident block is untouched
+    np.testing.assert_array_equal(resident.read_block(0)[0][0], X[0])
+    with pytest.raises(ValueError, match="block 2 holds no rows"):
+        resident.read_block(2)
+
+
+def test_instrumentation_needs_built_blocks(spark, data):
+    X, y = data
+    blocks = BlockSet(spark, frame_of(spark, X, y, 1), "label", NAMES)
+    for probe in (blocks.file_usage, blocks.worker_usage, blocks.cached_meta_bytes):
+        with pytest.raises(RuntimeError, match="not built"):
+            probe()

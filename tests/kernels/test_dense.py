@@ -1,0 +1,75 @@
+"""The dense kernel (sparklr.kernels.dense) against the seed's definitions."""
+
+import numpy as np
+import pytest
+from sparklr.kernels import BlockSums
+from sparklr.kernels.dense import block_sums, chunk_rows_for
+
+from tests.conftest import make_logistic_data
+
+
+def naive_loss(X, y, w, b):
+    a = 1 / (1 + np.exp(-(X @ w + b)))
+    return -np.mean(y * np.log(a) + (1 - y) * np.log(1 - a))
+
+
+def test_loss_matches_the_seed_definition(logistic_data):
+    X, y, w, b = logistic_data
+    sums = block_sums(X, y, w, b)
+    assert sums.loss / sums.weight_sum == pytest.approx(naive_loss(X, y, w, b), rel=1e-13)
+    a = 1 / (1 + np.exp(-(X @ w + b)))
+    np.testing.assert_allclose(sums.grad_w, X.T @ (a - y), rtol=1e-12)
+    assert sums.grad_b == pytest.approx(np.sum(a - y), rel=1e-12)
+    assert sums.weight_sum == len(y) and sums.rows == len(y)
+
+
+def test_extreme_z_gives_finite_sums():
+    z = np.array([-800.0, -45.0, -40.0, 0.0, 40.0, 45.0, 800.0])
+    for label in (0.0, 1.0):
+        sums = block_sums(z[:, None], np.full(len(z), label), np.array([1.0]), 0.0)
+        assert np.isfinite(sums.loss) and np.all(np.isfinite(sums.grad_w))
+
+
+def test_chunking_does_not_change_the_sums():
+    X, y, w, b = make_logistic_data(3000, 7, seed=3)
+    whole = block_sums(X, y, w, b, hessian=True, chunk_rows=10**9)
+    chunked = block_sums(X, y, w, b, hessian=True, chunk_rows=97)
+    assert chunked.loss == pytest.approx(whole.loss, rel=1e-12)
+    np.testing.assert_allclose(chunked.grad_w, whole.grad_w, rtol=1e-12)
+    np.testing.assert_allclose(chunked.hess_ww, whole.hess_ww, rtol=1e-12)
+    assert chunked.correct == whole.correct
+
+
+def test_chunk_rows_target_one_mebibyte():
+    assert chunk_rows_for(50) == (1 << 20) // 400
+    assert chunk_rows_for(50, itemsize=4) == (1 << 20) // 200
+    assert chunk_rows_for(10**6) == 64  # never fewer than 64 rows
+
+
+def test_sample_weights_equal_repeated_rows():
+    X, y, w, b = make_logistic_data(200, 3, seed=4)
+    weights = np.random.default_rng(0).integers(1, 4, size=len(y)).astype(float)
+    weighted = block_sums(X, y, w, b, weights)
+    repeated = block_sums(
+        np.repeat(X, weights.astype(int), 0), np.repeat(y, weights.astype(int)), w, b
+    )
+    assert weighted.loss == pytest.approx(repeated.loss, rel=1e-12)
+    np.testing.assert_allclose(weighted.grad_w, repeated.grad_w, rtol=1e-12)
+    assert weighted.weight_sum == repeated.weight_sum
+
+
+def test_float32_storage_accumulates_in_float64():
+    X, y, w, b = make_logistic_data(20000, 5, seed=5)
+    exact = block_sums(X, y, w, b)
+    single = block_sums(X.astype(np.float32), y, w, b)
+    assert isinstance(single.loss, float)
+    assert single.loss == pytest.approx(exact.loss, rel=1e-6)
+    np.testing.assert_allclose(single.grad_w, exact.grad_w, rtol=1e-4)
+
+
+def test_empty_block_gives_zero_sums():
+    sums = block_sums(np.empty((0, 3)), np.empty(0), np.ones(3), 1.0, hessian=True)
+    assert sums.weight_sum == 0 and sums.loss == 0 and not sums.grad_w.any()
+    total = sums + BlockSums.zeros(3, True)
+    assert total.rows == 0 and total.weight_sum == 0 and total.loss == 0
+    assert total.has_hessian and not total.hess_ww.any() and total.hess_bb == 0
