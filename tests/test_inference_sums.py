@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 from sparklr.inference_sums import GramSums, meat_sums
-from sparklr.kernels import block_sums
+from sparklr.kernels.dense import block_sums
 from sparklr.objective import FeatureMap
 
 from tests.conftest import make_logistic_data

@@ -30,7 +30,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sparklr.kernels import chunk_rows_for, sigmoid
+from sparklr.kernels import sigmoid
+from sparklr.kernels.dense import chunk_rows_for
 from sparklr.objective import FeatureMap
 
 
