@@ -19,7 +19,7 @@ from sparklr.errors import ConfigError, DataError
 from sparklr.in_memory import InMemorySource
 from sparklr.inference import INTERCEPT, choose_method, infer
 from sparklr.inference_report import CSV_COLUMNS
-from sparklr.inference_sums import meat_sums
+from sparklr.kernels import ROBUST
 from sparklr.objective import FeatureMap, LogisticObjective
 from sparklr.optimizers import OptimizerOptions, OptimizerState, StopRule, get
 from statsmodels.discrete.tests.results.results_discrete import Spector
@@ -81,8 +81,8 @@ def run(fitted, method, names, ci_level=0.95):
     meat = None
     if method == "robust":
         w, b = objective.feature_map.to_raw(state.theta)
-        parts = [meat_sums(X, y, w, b, v) for X, y, v in objective.source.blocks]
-        meat = sum(parts[1:], parts[0]).in_training_coordinates(objective.feature_map)
+        sums = objective.source.sums(w, b, hessian=True, curvature=ROBUST)
+        meat = objective.feature_map.hessian(sums)
     return infer(
         method,
         theta=state.theta,

@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from sparklr.errors import ConfigError
+from sparklr.inference import choose_method as choose_inference
 from sparklr.optimizers import LBFGS_MEMORY, MOMENTA, REGISTRY
 
 
@@ -106,6 +107,11 @@ class TrainSection:
     init: str = "seed"
     #: lbfgs: number of (s, y) correction pairs kept (the optimizers' default).
     lbfgs_memory: int = LBFGS_MEMORY
+    #: Standard errors at the optimum: "auto" (Fisher for an unpenalized fit without class
+    #: weights and ≤ 4,096 features), "none", "fisher" or "robust" (HC0 sandwich).
+    inference: str = "auto"
+    #: Confidence level of the intervals in the inference table.
+    ci_level: float = 0.95
 
 
 @dataclass(frozen=True)
@@ -372,6 +378,9 @@ def _validate_objective(config: Config) -> None:
         f'must be "seed" or "log_odds", got {t.init!r}',
     )
     _require(t.lbfgs_memory > 0, "train.lbfgs_memory", f"must be > 0, got {t.lbfgs_memory}")
+    _require(0 < t.ci_level < 1, "train.ci_level", f"must be in (0, 1), got {t.ci_level!r}")
+    # fisher/robust with a penalty or class weights: a ConfigError naming the reason.
+    choose_inference(t.inference, reg_param=t.reg_param, class_weighted=t.class_weight != "none")
     _require(
         not (t.optimizer == "newton" and t.reg_param > 0 and t.elastic_net > 0),
         "train.optimizer",

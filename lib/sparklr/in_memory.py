@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sparklr.kernels import BlockSums, sum_in_order
+from sparklr.kernels import FISHER, BlockSums, sum_in_order
 from sparklr.kernels.dense import block_sums
 from sparklr.stats import FeatureMoments, merge_all
 
@@ -40,9 +40,12 @@ class InMemorySource:
         *,
         hessian: bool = False,
         class_weight: tuple[float, float] | None = None,
+        curvature: str = FISHER,
     ) -> BlockSums:
         parts = [
-            block_sums(X, y, w, b, v, hessian=hessian, class_weight=class_weight)
+            block_sums(
+                X, y, w, b, v, hessian=hessian, class_weight=class_weight, curvature=curvature
+            )
             for X, y, v in self.blocks
         ]
         return sum_in_order(parts, self.n_features, hessian)

@@ -15,7 +15,7 @@ what statsmodels' GLM(freq_weights=v) computes.)
 Training coordinates. The sums arrive in training coordinates θ̃ = (w̃, b̃)
 (:mod:`sparklr.objective`): Ĩ = Σ v d [x̃; 1][x̃; 1]ᵀ = ``FeatureMap.hessian(sums)``, which is
 m · ``Evaluation.hessian`` when there is no penalty, and M̃ likewise
-(:meth:`sparklr.inference_sums.GramSums.in_training_coordinates`). With θ = T θ̃,
+(the kernels' ``curvature = ROBUST`` sums, mapped by the same ``FeatureMap.hessian``). With θ = T θ̃,
 T = [[diag(s), 0], [−(s⊙c)ᵀ, 1]] (w = s⊙w̃, b = b̃ − wᵀc), [x̃; 1] = Tᵀ[x; 1], so Ĩ = TᵀIT,
 M̃ = TᵀMT and T Ĩ⁻¹ Tᵀ = I⁻¹, T Ĩ⁻¹M̃Ĩ⁻¹ Tᵀ = I⁻¹MI⁻¹: the covariance is solved in training
 coordinates and mapped exactly; standardization changes nothing but round-off.
@@ -47,7 +47,8 @@ import numpy as np
 from sparklr.errors import ConfigError, DataError
 from sparklr.inference_linalg import invert_information, name_partners
 from sparklr.inference_report import format_table, to_csv
-from sparklr.objective import FeatureMap
+from sparklr.kernels import ROBUST
+from sparklr.objective import FeatureMap, LogisticObjective
 
 #: Values of ``train.inference``.
 METHODS = ("auto", "none", "fisher", "robust")
@@ -239,6 +240,39 @@ class InferenceResult:
     def format_table(self) -> str:
         """The statsmodels-like text table (see :mod:`sparklr.inference_report`)."""
         return format_table(self)
+
+
+def infer_at(
+    method: str,
+    objective: LogisticObjective,
+    theta: np.ndarray,
+    *,
+    positives: float,
+    feature_names: Sequence[str],
+    ci_level: float = 0.95,
+    stop_reason: str | None = None,
+) -> InferenceResult:
+    """:func:`infer` at θ̃ = ``theta`` of an unpenalized ``objective``: one pass over its source
+    for Ĩ (with J), and for ``robust`` one more for M̃ at the same raw (w, b)."""
+    at = objective.evaluate(theta, hessian=True)
+    meat = None
+    if method == "robust":
+        w, b = objective.feature_map.to_raw(theta)
+        sums = objective.source.sums(w, b, hessian=True, curvature=ROBUST)
+        meat = objective.feature_map.hessian(sums)
+    return infer(
+        method,
+        theta=theta,
+        feature_map=objective.feature_map,
+        information=at.hessian * at.count,
+        loss=at.loss,
+        count=at.count,
+        positives=positives,
+        feature_names=feature_names,
+        meat=meat,
+        ci_level=ci_level,
+        stop_reason=stop_reason,
+    )
 
 
 def infer(

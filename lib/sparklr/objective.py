@@ -42,7 +42,7 @@ from typing import Protocol
 
 import numpy as np
 
-from sparklr.kernels import BlockSums
+from sparklr.kernels import FISHER, BlockSums
 from sparklr.stats import FeatureMoments
 
 
@@ -51,7 +51,9 @@ class SumsSource(Protocol):
 
     n_features: int
 
-    def sums(self, w: np.ndarray, b: float, *, hessian: bool = False) -> BlockSums: ...
+    def sums(
+        self, w: np.ndarray, b: float, *, hessian: bool = False, curvature: str = FISHER
+    ) -> BlockSums: ...
 
 
 @dataclass(frozen=True)

@@ -183,6 +183,7 @@ def markdown(
     top: list[tuple[str, float, float]],
     plots: list[str],
     plot_note: str = "",
+    inference_table: str = "",
 ) -> str:
     s = summary
     lines = [
@@ -219,6 +220,8 @@ def markdown(
     ]
     for name, standardized, raw in top:
         lines.append(f"| {name} | {standardized:+.6g} | {raw:+.6g} |")
+    if inference_table:
+        lines += ["", "## Inference", "", "```", inference_table, "```"]
     lines += ["", "## Plots", ""]
     titles = {
         LOSS_PNG: "Loss curve",
@@ -240,6 +243,7 @@ def write_report(
     metrics: dict[str, dict],
     histograms: dict[str, dict],
     top: list[tuple[str, float, float]],
+    inference_table: str = "",
 ) -> list[str]:
     """Write report.md and the PNGs that apply into ``directory``; returns the file names.
 
@@ -275,6 +279,6 @@ def write_report(
         else:
             note = "No validation set: ROC and calibration plots need data.validation_path or "
             note += "data.validation_fraction."
-    text = markdown(summary, metrics, top, plots, note)
+    text = markdown(summary, metrics, top, plots, note, inference_table)
     (directory / REPORT_MD).write_text(text + "\n")
     return [REPORT_MD, *plots]

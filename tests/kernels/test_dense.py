@@ -2,8 +2,9 @@
 
 import numpy as np
 import pytest
-from sparklr.kernels import BlockSums
+from sparklr.kernels import ROBUST, BlockSums
 from sparklr.kernels.dense import block_sums, chunk_rows_for
+from sparklr.objective import FeatureMap
 
 from tests.conftest import make_logistic_data
 
@@ -73,3 +74,57 @@ def test_empty_block_gives_zero_sums():
     total = sums + BlockSums.zeros(3, True)
     assert total.rows == 0 and total.weight_sum == 0 and total.loss == 0
     assert total.has_hessian and not total.hess_ww.any() and total.hess_bb == 0
+
+
+def augmented(X):
+    return np.column_stack([X, np.ones(len(X))])
+
+
+def direct_meat(X, y, w, b, v):
+    """Σ v r² [x; 1][x; 1]ᵀ formed row by row from its definition."""
+    total = np.zeros((X.shape[1] + 1,) * 2)
+    for x, label, weight in zip(augmented(X.astype(np.float64)), y, v, strict=True):
+        r = 1.0 / (1.0 + np.exp(-(x[:-1] @ w + b))) - label
+        total += weight * r * r * np.outer(x, x)
+    return total
+
+
+def curvature_matrix(sums: BlockSums) -> np.ndarray:
+    n = len(sums.hess_wb)
+    M = np.empty((n + 1, n + 1))
+    M[:n, :n], M[:n, n], M[n, :n], M[n, n] = (
+        sums.hess_ww,
+        sums.hess_wb,
+        sums.hess_wb,
+        sums.hess_bb,
+    )
+    return M
+
+
+@pytest.mark.parametrize("dtype", [np.float64, np.float32])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_robust_curvature_is_the_meat_in_any_chunking(dtype, weighted):
+    X, y, _, _ = make_logistic_data(300, 4, seed=5, offset=1.0, scale=2.0)
+    X = np.ascontiguousarray(X, dtype=dtype)
+    v = np.random.default_rng(1).uniform(0.5, 3.0, len(y)) if weighted else None
+    w, b = np.array([0.4, -0.3, 0.2, 0.1]), -0.2
+    expected = direct_meat(X, y, w, b, np.ones(len(y)) if v is None else v)
+    rtol = 1e-12 if dtype == np.float64 else 1e-5
+    for chunk_rows in (None, 64, 7):
+        got = block_sums(X, y, w, b, v, hessian=True, curvature=ROBUST, chunk_rows=chunk_rows)
+        assert got.rows == 300
+        np.testing.assert_allclose(curvature_matrix(got), expected, rtol=rtol)
+        # the first-order sums do not depend on the curvature asked for
+        fisher = block_sums(X, y, w, b, v, hessian=True, chunk_rows=chunk_rows)
+        assert got.loss == fisher.loss and np.array_equal(got.grad_w, fisher.grad_w)
+        assert not np.allclose(got.hess_ww, fisher.hess_ww)
+
+
+def test_robust_curvature_in_training_coordinates_is_the_meat_of_the_mapped_features():
+    X, y, _, _ = make_logistic_data(250, 3, seed=8, offset=3.0, scale=2.5)
+    fmap = FeatureMap(X.mean(axis=0), 1.0 / X.std(axis=0, ddof=1))
+    w, b = np.array([0.2, 0.1, -0.4]), 0.5
+    X_t = (X - fmap.shift) * fmap.scale
+    expected = direct_meat(X_t, y, w / fmap.scale, b + w @ fmap.shift, np.ones(len(y)))
+    got = fmap.hessian(block_sums(X, y, w, b, hessian=True, curvature=ROBUST))
+    np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)

@@ -5,6 +5,7 @@ renamed into place (:func:`sparklr.output.publish`):
 * ``history.json`` and ``history.csv``: one :class:`~sparklr.optimizers.IterationRecord` per
   iteration;
 * ``checkpoint.json``: the final optimizer state (written by :mod:`sparklr.app.checkpoint`);
+* with inference (``train.inference``): ``coefficients.csv``, one row per coefficient;
 * with ``output.report``: ``report.md`` and its plots (:mod:`sparklr.report`);
 * with ``output.spark_ml``: ``spark-ml/``, the Spark ML export (:mod:`sparklr.mlexport`).
 """
@@ -18,6 +19,7 @@ import logging
 from pathlib import Path
 
 from sparklr.config import Config
+from sparklr.inference import InferenceResult
 from sparklr.model import Model
 from sparklr.optimizers import OptimizerState
 from sparklr.output import publish, write_json_atomic
@@ -38,6 +40,7 @@ def write_model_dir(
     moments: FeatureMoments,
     histograms: dict[str, dict],
     seconds: tuple[float, float],
+    inference: InferenceResult | None = None,
 ) -> None:
     """Write the files above into ``staging``, then rename it to ``output``.
 
@@ -47,8 +50,11 @@ def write_model_dir(
         from sparklr.mlexport import write_spark_ml
 
         write_spark_ml(model, staging / SPARK_ML_DIR, overwrite=True)
+    if inference is not None:
+        (staging / "coefficients.csv").write_text(inference.to_csv())
     if config.output.report:
-        _write_report(staging, config, model, state, moments, histograms, seconds)
+        table = "" if inference is None else inference.format_table()
+        _write_report(staging, config, model, state, moments, histograms, seconds, table)
     write_json_atomic(staging / "history.json", [dataclasses.asdict(r) for r in state.history])
     _write_history_csv(staging / "history.csv", state)
     write_json_atomic(staging / "model.json", model.to_json())
@@ -65,7 +71,7 @@ def _write_history_csv(path: Path, state: OptimizerState) -> None:
     path.write_text(buffer.getvalue())
 
 
-def _write_report(staging, config, model, state, moments, histograms, seconds) -> None:
+def _write_report(staging, config, model, state, moments, histograms, seconds, table) -> None:
     from sparklr.report import top_coefficients, write_report
 
     metrics = model.metadata["metrics"]
@@ -86,5 +92,5 @@ def _write_report(staging, config, model, state, moments, histograms, seconds) -
     }
     top = top_coefficients(model.feature_names, model.coefficients, moments.std)
     history = [dataclasses.asdict(r) for r in state.history]
-    files = write_report(staging, summary, history, metrics, histograms, top)
+    files = write_report(staging, summary, history, metrics, histograms, top, table)
     log.info("report: %s", ", ".join(files))

@@ -21,8 +21,10 @@ import sparklr
 from sparklr import optimizers
 from sparklr.app import checkpoint
 from sparklr.app.common import default_config_path, parse_command_line, run_job
+from sparklr.app.measure import measure_inference, measure_metrics
 from sparklr.app.model_dir import write_model_dir
 from sparklr.config import Config, load_config
+from sparklr.inference import InferenceResult
 from sparklr.logs import ProgressLog
 from sparklr.model import Model
 from sparklr.objective import (
@@ -88,6 +90,7 @@ class TrainResult:
     load_seconds: float
     train_seconds: float
     state: OptimizerState
+    inference: InferenceResult | None = None
 
     def summary(self) -> str:
         last = self.state.history[-1]
@@ -102,6 +105,7 @@ class TrainResult:
                 *_metric_lines(self.model.metadata.get("metrics", {})),
                 f"  model: {self.output / 'model.json'}",
                 *_notes(self.model.metadata),
+                *([] if self.inference is None else ["", self.inference.format_table()]),
             ]
         )
 
@@ -130,8 +134,8 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
 
     The steps: load (frames → resident blocks) → objective (J, ∇J, learning rate α) → fit
     (the optimizer from θ⁰ or the checkpoint) → model (θ on the original scale, metadata) →
-    measure (metrics on the executors) → publish (the files, then one rename). What a failure
-    leaves: :func:`sparklr.app.checkpoint.discard_on_failure`.
+    measure (metrics on the executors, inference at the optimum) → publish (the files, then
+    one rename). What a failure leaves: :func:`sparklr.app.checkpoint.discard_on_failure`.
     """
     # Imported here so that config errors are reported without starting a JVM.
     from pyspark.sql import SparkSession
@@ -150,14 +154,25 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
             problem = _objective(config, loaded)
             fit = _fit(config, loaded, problem, staging, resume)
             model = _model(config, loaded, problem, fit)
-            histograms = _measure(config, loaded.frames, model)
+            histograms = measure_metrics(config, loaded.frames, model)
+            inference = measure_inference(
+                config, problem.objective, fit.state, problem.moments, model
+            )
             seconds = (loaded.seconds, fit.seconds)
             write_model_dir(
-                staging, output, config, model, fit.state, problem.moments, histograms, seconds
+                staging,
+                output,
+                config,
+                model,
+                fit.state,
+                problem.moments,
+                histograms,
+                seconds,
+                inference,
             )
             rows, partitions = loaded.blocks.rows, loaded.blocks.partitions
             return TrainResult(
-                model, output, rows, partitions, loaded.seconds, fit.seconds, fit.state
+                model, output, rows, partitions, loaded.seconds, fit.seconds, fit.state, inference
             )
     finally:
         _release(loaded, spark, owns_session)
@@ -372,26 +387,6 @@ def _model(config: Config, loaded: _Loaded, problem: _Problem, fit: _Fit) -> Mod
         label=config.data.label,
         metadata=metadata,
     )
-
-
-def _measure(config: Config, frames, model: Model) -> dict[str, dict]:
-    """Log-loss, accuracy and AUC on the training (and validation) data, computed on the
-    executors; stored in ``model.metadata["metrics"]``. Returns the probability histograms."""
-    from sparklr.spark.scoring import model_metrics
-
-    t0 = time.perf_counter()
-    metrics, histograms = {}, {}
-    parts = [("train", frames.train), ("validation", frames.validation)]
-    for name, frame in parts:
-        if frame is None:
-            continue
-        metrics[name], histograms[name] = model_metrics(
-            frame, config.data.label, model.feature_names, model.coefficients, model.intercept
-        )
-        log.info("%s metrics: %s", name, metrics[name])
-    model.metadata["metrics"] = metrics
-    log.info("metrics computed in %.1fs", time.perf_counter() - t0)
-    return histograms
 
 
 __all__ = ["TrainResult", "main", "train"]

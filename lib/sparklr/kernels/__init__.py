@@ -16,9 +16,13 @@ partial sums as :class:`BlockSums` (float64, whatever the storage dtype)::
     weight_sum = Σ v_i                  grad_b = Σ v_i r_i        (= Σ(A−Y))
     rows       = m_p                    correct = Σ v_i [1(z_i ≥ 0) = y_i]  (accuracy at ½)
 
-and, when asked, the pieces of the Hessian with d_i = a_i (1 − a_i)::
+and, when asked (``hessian``), the pieces of a curvature sum Σ v_i d_i [x⁽ⁱ⁾; 1][x⁽ⁱ⁾; 1]ᵀ::
 
     hess_ww = Σ v_i d_i x⁽ⁱ⁾ x⁽ⁱ⁾ᵀ       hess_wb = Σ v_i d_i x⁽ⁱ⁾       hess_bb = Σ v_i d_i
+
+with d_i = a_i (1 − a_i) for ``curvature = FISHER`` (the Hessian of Σ v L: the information
+matrix) or d_i = r_i² for ``curvature = ROBUST`` (the "meat" of the HC0 sandwich estimator; the
+weight enters once: sample weights are frequency weights, v copies of a sample).
 
 With ``class_weight`` = (c₀, c₁) every v_i is further multiplied by c_{y_i}
 (``train.class_weight = "balanced"``). Dividing by m = Σ weight_sum gives J = (1/m) Σ v L,
@@ -31,6 +35,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 import numpy as np
+
+#: The curvature sums a kernel can return in the hess_* fields (see the module docstring).
+FISHER = "fisher"
+ROBUST = "robust"
+CURVATURES = (FISHER, ROBUST)
 
 
 @dataclass

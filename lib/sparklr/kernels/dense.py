@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sparklr.kernels import BlockSums, sigmoid_and_softplus
+from sparklr.kernels import FISHER, BlockSums, sigmoid_and_softplus
 
 #: Target size in bytes of one chunk of rows: 1 MiB stays in L2/L3 while z, a − y and Xᵀr are
 #: formed, and amortizes the ~20 NumPy calls per chunk (measured: 512 KiB chunks cost ~10%
@@ -38,6 +38,7 @@ def block_sums(
     hessian: bool = False,
     chunk_rows: int | None = None,
     class_weight: tuple[float, float] | None = None,
+    curvature: str = FISHER,
 ) -> BlockSums:
     """Partial sums of one dense block at (w, b), in one pass over X (see module docstring).
 
@@ -85,7 +86,7 @@ def block_sums(
         grad_b += float(r.sum())
         total.grad_w += Xc.T @ r.astype(X.dtype, copy=False)
         if hessian:
-            d = a * (1.0 - a)
+            d = a * (1.0 - a) if curvature == FISHER else np.square(a - yc)
             if vc is not None:
                 d *= vc
             total.hess_wb += Xc.T @ d.astype(X.dtype, copy=False)

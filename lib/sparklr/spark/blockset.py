@@ -34,7 +34,7 @@ import numpy as np
 from pyspark.sql import DataFrame, SparkSession
 
 from sparklr.errors import DataError
-from sparklr.kernels import BlockSums, sum_in_order
+from sparklr.kernels import FISHER, BlockSums, sum_in_order
 from sparklr.spark import blockfiles, usage
 from sparklr.spark.blocktype import array_names
 from sparklr.spark.build import (
@@ -201,18 +201,19 @@ class BlockSet:
         *,
         hessian: bool = False,
         class_weight: tuple[float, float] | None = None,
+        curvature: str = FISHER,
     ) -> BlockSums:
         """Σ of the blocks' :class:`~sparklr.kernels.BlockSums` at (w, b): one Spark job
         (two and a rebuild after a miss). Then every listener gets the task reports."""
         self.evaluations += 1
-        parts, reports = self._run(w, b, hessian, class_weight)
+        parts, reports = self._run(w, b, hessian, class_weight, curvature)
         missing = [r.partition for r in reports if r.missed]
         if missing:
             log.warning(
                 "resident blocks missing for partitions %s; rebuilding from source", missing
             )
             self.rebuild()
-            parts, reports = self._run(w, b, hessian, class_weight)
+            parts, reports = self._run(w, b, hessian, class_weight, curvature)
             if any(r.missed for r in reports):
                 raise RuntimeError("resident blocks still missing after a rebuild")
         self.last_reports = reports
@@ -226,6 +227,7 @@ class BlockSet:
         b: float,
         hessian: bool,
         class_weight: tuple[float, float] | None,
+        curvature: str,
     ) -> tuple[list, list[TaskReport]]:
         params = SumsParams(
             w=np.asarray(w, dtype=np.float64),
@@ -235,6 +237,7 @@ class BlockSet:
             class_weight=class_weight,
             block_type=self.block_type,
             n_features=self.n_features,
+            curvature=curvature,
         )
         # (w, b) travel in the task closure, which is how Spark broadcasts them: the closure is
         # serialized once per stage into the task binary, which the DAG scheduler broadcasts

@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 import pyarrow as pa
 
-from sparklr.kernels import BlockSums
+from sparklr.kernels import FISHER, BlockSums
 from sparklr.spark.blockfiles import BlockWriter
 from sparklr.stats import FeatureMoments
 
@@ -71,6 +71,7 @@ class BlockType(Protocol):
         *,
         hessian: bool,
         class_weight: tuple[float, float] | None,
+        curvature: str = FISHER,
     ) -> BlockSums:
         """The block's partial sums at (w, b): the type's kernel."""
 

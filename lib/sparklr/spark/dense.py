@@ -16,7 +16,7 @@ from typing import ClassVar
 import numpy as np
 import pyarrow as pa
 
-from sparklr.kernels import BlockSums
+from sparklr.kernels import FISHER, BlockSums
 from sparklr.kernels.dense import block_sums
 from sparklr.spark.blockfiles import BlockWriter
 from sparklr.stats import FeatureMoments
@@ -63,8 +63,11 @@ class DenseBlock:
         *,
         hessian: bool,
         class_weight: tuple[float, float] | None,
+        curvature: str = FISHER,
     ) -> BlockSums:
-        return block_sums(X, y, w, b, v, hessian=hessian, class_weight=class_weight)
+        return block_sums(
+            X, y, w, b, v, hessian=hessian, class_weight=class_weight, curvature=curvature
+        )
 
     def feature_bytes(self, rows: int, n_features: int) -> int:
         return rows * n_features * np.dtype(self.dtype).itemsize

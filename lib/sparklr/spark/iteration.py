@@ -20,7 +20,7 @@ import numpy as np
 from pyspark import TaskContext
 from pyspark.sql import Row
 
-from sparklr.kernels import BlockSums
+from sparklr.kernels import FISHER, BlockSums
 from sparklr.spark import blockfiles
 from sparklr.spark.blocktype import BlockType, array_names
 from sparklr.spark.build import BlockMeta
@@ -58,6 +58,8 @@ class SumsParams:
     class_weight: tuple[float, float] | None
     block_type: BlockType
     n_features: int
+    #: Which curvature sum the hess_* fields hold (kernels.FISHER or kernels.ROBUST).
+    curvature: str = FISHER
 
 
 def _maybe_inject_fault(evaluation: int, partition: int) -> None:
@@ -105,5 +107,6 @@ def _block_sums(meta: BlockMeta, params: SumsParams) -> tuple[BlockSums | None, 
         params.b,
         hessian=params.hessian,
         class_weight=params.class_weight,
+        curvature=params.curvature,
     )
     return sums, opened, time.perf_counter() - t0
