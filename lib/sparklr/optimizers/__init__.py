@@ -21,11 +21,25 @@ from sparklr.optimizers.base import (
     OptimizerState,
     StopRule,
 )
+from sparklr.optimizers.driver import drive
 from sparklr.optimizers.gd import MOMENTA, gradient_descent
 from sparklr.optimizers.separation import SeparationVerdict, separation_detected
 
+#: name → the method's step factory, (objective, options) → Method.
+METHODS = {"gd": gd.method, "lbfgs": lbfgs.method, "newton": newton.method}
+
+
+def _optimizer(make_method) -> Optimizer:
+    """The :class:`Optimizer` that drives the step ``make_method`` builds."""
+
+    def run(objective, state, *, options, stop, callback=None):
+        return drive(objective, state, make_method(objective, options), stop, callback)
+
+    return run
+
+
 #: name → optimizer; config.OPTIMIZERS is derived from it.
-REGISTRY: dict[str, Optimizer] = {"gd": gd.run, "lbfgs": lbfgs.run, "newton": newton.run}
+REGISTRY: dict[str, Optimizer] = {name: _optimizer(make) for name, make in METHODS.items()}
 
 
 def get(name: str) -> Optimizer:

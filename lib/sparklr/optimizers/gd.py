@@ -160,6 +160,25 @@ class NesterovStep(FixedStep):
         return Move(y_next, self.learning_rate, memory={"x_prev": x, "t": t_next})
 
 
+def gd_method(
+    objective: LogisticObjective,
+    learning_rate: float,
+    *,
+    line_search: bool = False,
+    momentum: str = "none",
+) -> Method:
+    """The step of GD with α = ``learning_rate``: fixed, Armijo line search, or Nesterov."""
+    if momentum not in MOMENTA:
+        raise ValueError(f"momentum must be one of {', '.join(MOMENTA)}; got {momentum!r}")
+    if momentum == "nesterov" and line_search:
+        raise ValueError("nesterov momentum uses the fixed step: it takes no line search")
+    if momentum == "nesterov":
+        return NesterovStep(objective, learning_rate)
+    if line_search:
+        return ArmijoStep(objective, learning_rate)
+    return FixedStep(objective, learning_rate)
+
+
 def gradient_descent(
     objective: LogisticObjective,
     state: OptimizerState,
@@ -171,37 +190,17 @@ def gradient_descent(
     momentum: str = "none",
 ) -> OptimizerState:
     """Run GD from ``state`` until ``stop`` says so; returns the final state (θ_k evaluated)."""
-    if momentum not in MOMENTA:
-        raise ValueError(f"momentum must be one of {', '.join(MOMENTA)}; got {momentum!r}")
-    if momentum == "nesterov" and line_search:
-        raise ValueError("nesterov momentum uses the fixed step: it takes no line search")
-    if momentum == "nesterov":
-        method = NesterovStep(objective, learning_rate)
-    elif line_search:
-        method = ArmijoStep(objective, learning_rate)
-    else:
-        method = FixedStep(objective, learning_rate)
-    return drive(objective, state, method, stop, callback)
+    step = gd_method(objective, learning_rate, line_search=line_search, momentum=momentum)
+    return drive(objective, state, step, stop, callback)
 
 
-def run(
-    objective: LogisticObjective,
-    state: OptimizerState,
-    *,
-    options: OptimizerOptions,
-    stop: StopRule,
-    callback: Callback | None = None,
-) -> OptimizerState:
-    """The registry's entry point (see :func:`sparklr.optimizers.get`)."""
-    rate = options.learning_rate
-    if rate is None:
+def method(objective: LogisticObjective, options: OptimizerOptions) -> Method:
+    """The registry's step for ``train.optimizer = gd`` (see :mod:`sparklr.optimizers`)."""
+    if options.learning_rate is None:
         raise ValueError("gd needs a learning rate (1/L for auto)")
-    return gradient_descent(
+    return gd_method(
         objective,
-        state,
-        learning_rate=rate,
-        stop=stop,
-        callback=callback,
+        options.learning_rate,
         line_search=options.line_search,
         momentum=options.momentum,
     )

@@ -41,13 +41,11 @@ import numpy as np
 from sparklr.objective import Evaluation, LogisticObjective
 from sparklr.optimizers.base import (
     LBFGS_MEMORY,
-    Callback,
     OptimizerOptions,
     OptimizerState,
-    StopRule,
     sufficient_decrease,
 )
-from sparklr.optimizers.driver import Method, Move, drive
+from sparklr.optimizers.driver import Method, Move
 from sparklr.optimizers.separation import stop_if_separated
 
 C1 = 1e-4
@@ -148,13 +146,6 @@ def _backtrack_orthant(objective, current: Evaluation, pg: np.ndarray, d: np.nda
     return None
 
 
-def run(
-    objective: LogisticObjective,
-    state: OptimizerState,
-    *,
-    options: OptimizerOptions,
-    stop: StopRule,
-    callback: Callback | None = None,
-) -> OptimizerState:
-    """The registry's entry point (see :func:`sparklr.optimizers.get`)."""
-    return drive(objective, state, LbfgsStep(objective, options.lbfgs_memory), stop, callback)
+def method(objective: LogisticObjective, options: OptimizerOptions) -> Method:
+    """The registry's step for ``train.optimizer = lbfgs`` (see :mod:`sparklr.optimizers`)."""
+    return LbfgsStep(objective, options.lbfgs_memory)

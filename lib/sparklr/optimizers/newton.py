@@ -30,13 +30,11 @@ import numpy as np
 
 from sparklr.objective import Evaluation, LogisticObjective
 from sparklr.optimizers.base import (
-    Callback,
     OptimizerOptions,
     OptimizerState,
-    StopRule,
     sufficient_decrease,
 )
-from sparklr.optimizers.driver import Method, Move, drive
+from sparklr.optimizers.driver import Method, Move
 from sparklr.optimizers.separation import stop_if_separated
 
 C1 = 1e-4
@@ -103,13 +101,6 @@ def _backtrack(objective, current: Evaluation, d: np.ndarray):
     return None
 
 
-def run(
-    objective: LogisticObjective,
-    state: OptimizerState,
-    *,
-    options: OptimizerOptions,
-    stop: StopRule,
-    callback: Callback | None = None,
-) -> OptimizerState:
-    """The registry's entry point (see :func:`sparklr.optimizers.get`)."""
-    return drive(objective, state, NewtonStep(objective), stop, callback)
+def method(objective: LogisticObjective, options: OptimizerOptions) -> Method:
+    """The registry's step for ``train.optimizer = newton`` (see :mod:`sparklr.optimizers`)."""
+    return NewtonStep(objective)
