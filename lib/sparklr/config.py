@@ -57,7 +57,8 @@ class DataSection:
     label: str = "label"
     #: Feature columns in order; empty = every numeric column except the label (and weight).
     features: list[str] = field(default_factory=list)
-    #: Number of partitions (blocks) to train on; 0 = as many as Spark's reader makes.
+    #: Number of partitions (blocks) to train on; 0 = one per executor core (Spark's default
+    #: parallelism; see sparklr.spark.loading.default_block_count).
     partitions: int = 0
     #: Storage dtype of the feature blocks: "float64" or "float32" (sums are float64 always).
     dtype: str = "float64"

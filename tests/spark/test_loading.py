@@ -20,3 +20,52 @@ def test_validation_split_is_a_deterministic_partition_of_the_rows(spark):
     assert {r.id for r in other.select("id").collect()} != ids_train
     with pytest.raises(DataError, match="fraction"):
         split_validation(frame, 1.0, seed=1)
+
+
+@pytest.mark.parametrize("reader", ["pyarrow", "spark"])
+def test_default_partitioning_is_one_block_per_core(spark, tmp_path, reader):
+    """data.partitions = 0: as many blocks as Spark's default parallelism (local[2] → 2), from
+    files Spark reads as more partitions than that; an explicit count wins."""
+    path = str(tmp_path / "six.parquet")
+    frame = spark.range(0, 600, numPartitions=6).selectExpr("double(id) as x", "id % 2 as label")
+    frame.write.parquet(path)
+    spark.conf.set("spark.sql.files.openCostInBytes", "1")  # no merging of the small files
+    spark.conf.set("spark.sql.files.maxPartitionBytes", "1024")
+    try:
+        assert spark.read.parquet(path).rdd.getNumPartitions() > 2
+        _check_blocks(spark, path, reader)
+    finally:
+        spark.conf.unset("spark.sql.files.openCostInBytes")
+        spark.conf.unset("spark.sql.files.maxPartitionBytes")
+
+
+def _check_blocks(spark, path, reader):
+    from sparklr.spark.loading import default_block_count, load_frames
+
+    assert default_block_count(spark) == spark.sparkContext.defaultParallelism == 2
+
+    def blocks(partitions):
+        frames = load_frames(
+            spark,
+            fmt="parquet",
+            path=path,
+            label="label",
+            features=[],
+            partitions=partitions,
+            reader=reader,
+        )
+        if reader == "pyarrow":
+            return frames.parquet.partitions
+        assert frames.parquet is None
+        return frames.train.rdd.getNumPartitions()
+
+    assert blocks(0) == 2
+    assert blocks(5) == 5
+
+
+def test_default_partitioning_keeps_fewer_partitions_without_a_shuffle(spark):
+    from sparklr.spark.loading import _to_blocks
+
+    one = spark.range(0, 10, numPartitions=1)
+    assert _to_blocks(one, 0, 2).rdd.getNumPartitions() == 1
+    assert _to_blocks(one, 3, 2).rdd.getNumPartitions() == 3

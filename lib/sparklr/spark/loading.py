@@ -85,9 +85,9 @@ def load_frames(
     lineage and on every run with the same input, partitioning and seed.
 
     ``reader`` (Parquet only): "auto" plans a pyarrow read of the files
-    (:func:`~sparklr.spark.parquet.plan_parquet_blocks`, one block per partition Spark would
-    make, or ``partitions``) and falls back to Spark's reader when pyarrow cannot read them;
-    "pyarrow" fails instead of falling back; "spark" always reads through Spark. A
+    (:func:`~sparklr.spark.parquet.plan_parquet_blocks`, ``partitions`` blocks, or
+    :func:`default_block_count` when 0) and falls back to Spark's reader when pyarrow cannot
+    read them; "pyarrow" fails instead of falling back; "spark" always reads through Spark. A
     ``validation_fraction`` split always goes through Spark.
     """
     if reader not in READERS:
@@ -119,6 +119,7 @@ def load_frames(
         )
     else:
         frame, names = select_columns(raw, label, list(features))
+    blocks = partitions or default_block_count(spark)
     validation = None
     if validation_fraction:
         frame, validation = split_validation(frame, validation_fraction, validation_seed)
@@ -132,7 +133,6 @@ def load_frames(
             reason = "data.validation_fraction splits the rows in Spark"
         else:
             columns = [label, *names] + ([weight] if weight else [])
-            blocks = partitions or frame.rdd.getNumPartitions()
             planned = plan_parquet_blocks(raw.inputFiles(), columns, blocks)
             reason = planned if isinstance(planned, str) else ""
             plan = None if reason else planned
@@ -140,9 +140,29 @@ def load_frames(
             raise DataError(f'data.reader = "pyarrow" cannot read {path}: {reason}')
         if reason:
             log.info("reading %s through Spark: %s", path, reason)
-    if partitions and plan is None:
-        frame = frame.repartition(partitions)
+    if plan is None:
+        frame = _to_blocks(frame, partitions, blocks)
     return Frames(frame, validation, names, plan)
+
+
+def default_block_count(spark: SparkSession) -> int:
+    """The number of blocks when ``data.partitions = 0``: Spark's default parallelism, which is
+    the total number of executor cores (local[N]: N). One block per core makes an iteration
+    one wave of tasks with no idle core and no second wave; more blocks per core only add a
+    task's fixed cost (~1 ms of Python plus scheduling) per iteration and a smaller kernel."""
+    return max(1, spark.sparkContext.defaultParallelism)
+
+
+def _to_blocks(frame: DataFrame, partitions: int, blocks: int) -> DataFrame:
+    """``frame`` in ``blocks`` partitions. An explicit ``data.partitions`` repartitions (one
+    shuffle); the default only merges partitions (``coalesce``, no shuffle) when the reader made
+    more than ``blocks``, and keeps fewer as they are (a shuffle costs more than the idle cores
+    save on data that fit in so few partitions)."""
+    if partitions:
+        return frame.repartition(partitions)
+    if frame.rdd.getNumPartitions() > blocks:
+        return frame.coalesce(blocks)
+    return frame
 
 
 def split_validation(frame: DataFrame, fraction: float, seed: int) -> tuple[DataFrame, DataFrame]:
