@@ -8,10 +8,9 @@ partition p there (PROCESS_LOCAL). The driver checks what the build found and ra
 :class:`~sparklr.errors.DataError` naming the column and an example row.
 
 Iteration (:meth:`BlockSet.sums`, and :meth:`BlockSet.score_summary` for the metrics: one
-Spark job each): (w, b) travel in the task closure (see
-:meth:`BlockSet._run`); each task returns its block's sums (or scores; :mod:`sparklr.spark.iteration`);
-the driver collects them in partition order and adds them left to right, so the result does
-not depend on timing.
+Spark job each): (w, b) travel in the task closure (see :meth:`BlockSet._run`); each task
+returns its block's sums or scores (:mod:`sparklr.spark.iteration`); the driver collects them
+in partition order and adds them left to right, so the result does not depend on timing.
 
 Misses. A lost executor loses its cached metas too: Spark recomputes them from lineage, which
 rebuilds the files on the new executor within the same task. If the files vanish while the

@@ -134,9 +134,9 @@ def model_metrics(
 
     Rows with a missing or non-finite label or feature are left out (they are not counted in
     ``rows``). Returns ({``rows``, ``log_loss``, ``accuracy`` (at ``threshold``), ``auc``,
-    ``auc_error_bound`` (0: the AUC is exact), ``positives``}, :func:`probability_histogram`); a metric that is undefined (AUC with one
-    class) is None. Raises :class:`~sparklr.errors.DataError` when a label is not 0/1 or no
-    row is left.
+    ``auc_error_bound`` (0: the AUC is exact), ``positives``}, :func:`probability_histogram`);
+    a metric that is undefined (AUC with one class) is None. Raises
+    :class:`~sparklr.errors.DataError` when a label is not 0/1 or no row is left.
     """
     usable = finite_rows(frame, [label, *feature_names])
     scored = score_frame(usable, feature_names, coefficients, intercept, threshold)
