@@ -1,8 +1,9 @@
 """The in-memory SumsSource (sparklr.in_memory)."""
 
 import numpy as np
+import pytest
 from sparklr.in_memory import InMemorySource
-from sparklr.kernels.dense import block_sums
+from sparklr.kernels.dense import block_sums, score_summary
 from sparklr.stats import FeatureMoments
 
 from tests.conftest import make_logistic_data
@@ -22,3 +23,15 @@ def test_sums_of_several_blocks_equal_the_concatenated_block():
     direct = FeatureMoments.of_block(X, y, v)
     np.testing.assert_allclose(moments.mean, direct.mean, rtol=1e-12)
     assert abs(moments.weight_sum - v.sum()) <= 1e-12 * v.sum()
+
+
+def test_score_summary_of_several_blocks_equals_the_concatenated_block():
+    X, y, w, b = make_logistic_data(300, 3, seed=8)
+    v = np.full(len(y), 7.0)  # ignored: the metrics are unweighted
+    source = InMemorySource([(X[:100], y[:100], v[:100]), (X[100:], y[100:], v[100:])])
+    got = source.score_summary(w, b)
+    ref = score_summary(X, y, w, b, exact_auc=True)
+    assert got.tally.exact and got.metrics() == pytest.approx(ref.metrics(), rel=1e-12)
+    np.testing.assert_array_equal(got.count, ref.count)
+    source.exact_auc_rows = 299
+    assert not source.score_summary(w, b).tally.exact

@@ -9,16 +9,20 @@ from __future__ import annotations
 
 import numpy as np
 
-from sparklr.kernels import FISHER, BlockSums, sum_in_order
-from sparklr.kernels.dense import block_sums
+from sparklr.kernels import AUC_BINS, FISHER, BlockSums, ScoreSummary, merge_scores, sum_in_order
+from sparklr.kernels.dense import block_sums, score_summary
 from sparklr.stats import FeatureMoments, merge_all
 
 
 class InMemorySource:
     """Dense NumPy blocks in this process; a block is (X, y) or (X, y, v) with sample weights v.
 
-    :meth:`sums` adds the blocks' :func:`~sparklr.kernels.dense.block_sums` in list order.
+    :meth:`sums` adds the blocks' :func:`~sparklr.kernels.dense.block_sums` in list order;
+    :meth:`score_summary` merges their :func:`~sparklr.kernels.dense.score_summary` as the
+    Spark :class:`~sparklr.spark.blockset.BlockSet` does (exact AUC up to ``exact_auc_rows``).
     """
+
+    exact_auc_rows = AUC_BINS
 
     def __init__(self, blocks: list[tuple[np.ndarray, ...]] | tuple[np.ndarray, ...]):
         if isinstance(blocks, tuple):
@@ -49,6 +53,10 @@ class InMemorySource:
             for X, y, v in self.blocks
         ]
         return sum_in_order(parts, self.n_features, hessian)
+
+    def score_summary(self, w: np.ndarray, b: float) -> ScoreSummary:
+        exact = sum(len(y) for _, y, _ in self.blocks) <= self.exact_auc_rows
+        return merge_scores([score_summary(X, y, w, b, exact_auc=exact) for X, y, _ in self.blocks])
 
     def moments(self) -> FeatureMoments:
         """The blocks' :class:`~sparklr.stats.FeatureMoments`, as the Spark build gathers them."""

@@ -2,12 +2,13 @@
 
 Fed with plain data the training job already has on the driver: the summary numbers, the
 per-iteration history, and per-dataset probability histograms (counts of rows, positives and
-Σ p by probability bin, computed on the executors by
-:func:`sparklr.spark.scoring.probability_histogram`). From a histogram:
+Σ p by probability bin, computed on the executors: :meth:`sparklr.kernels.ScoreSummary.histogram`
+in training, :func:`sparklr.spark.scoring.probability_histogram` in scoring). From a histogram:
 
 * ROC: with bins taken as thresholds from high to low, TPR_k = Σ_{bins ≥ k} positives / P and
   FPR_k = Σ_{bins ≥ k} negatives / N (the curve MLlib's BinaryClassificationMetrics draws with
-  ``numBins``); the AUC printed is MLlib's exact one, not the area of this curve.
+  ``numBins``); the AUC printed is the metrics' (exact, or within ``auc_error_bound``), not the
+  area of this curve.
 * Calibration (reliability): the fine bins merged into ``calibration_bins`` equal-width bins;
   per bin the mean predicted probability Σp / count against the observed fraction of
   positives Σy / count.
@@ -209,7 +210,7 @@ def markdown(
         )
     lines += [
         "",
-        "Accuracy at threshold 0.5; AUC from MLlib's BinaryClassificationEvaluator.",
+        "Accuracy at threshold 0.5; AUC exact or within model.json's auc_error_bound.",
         "",
         "## Top coefficients",
         "",

@@ -88,3 +88,42 @@ def test_a_penalized_fit_skips_auto_and_refuses_fisher(spark, csv_dataset, tmp_p
         load_config(None, ["data.path=/d", "train.reg_param=0.1", "train.inference=fisher"])
     with pytest.raises(ConfigError, match=r"train.ci_level"):
         load_config(None, ["data.path=/d", "train.ci_level=1.5"])
+
+
+def test_metrics_from_the_blocks_equal_the_frame_path(spark, tmp_path):
+    """Training and validation metrics come from blocks; they equal model_metrics re-reading
+    the same (split) frames: rows with NaN / ±Inf left out of both the same way."""
+    from sparklr.spark.loading import load_frames
+    from sparklr.spark.scoring import model_metrics
+
+    data = load_breast_cancer()
+    frame = pd.DataFrame(data.data[:, [0, 1, 4]], columns=NAMES).assign(label=data.target)
+    frame.loc[[3, 400], "mean_radius"] = np.nan
+    frame.loc[[10, 500], "mean_texture"] = np.nan
+    path = tmp_path / "bc.csv"
+    frame.to_csv(path, index=False)
+    out = tmp_path / "m"
+    split = ["data.validation_fraction=0.3", "data.validation_seed=4", "data.drop_invalid=true"]
+    model = run(path, out, "train.optimizer=newton", "train.max_iter=50", *split).model
+    got = json.loads((out / "model.json").read_text())["metrics"]
+    assert got == model.metadata["metrics"]
+    frames = load_frames(
+        spark,
+        fmt="csv",
+        path=str(path),
+        label="label",
+        features=[],
+        partitions=2,
+        validation_fraction=0.3,
+        validation_seed=4,
+    )
+    for name, part in (("train", frames.train), ("validation", frames.validation)):
+        old, _ = model_metrics(part, "label", NAMES, model.coefficients, model.intercept)
+        new = got[name]
+        assert new.keys() == old.keys() and new["auc_error_bound"] == 0.0  # exact: small data
+        assert (new["rows"], new["positives"]) == (old["rows"], old["positives"])
+        assert new["log_loss"] == pytest.approx(old["log_loss"], rel=1e-12), name
+        assert new["accuracy"] == pytest.approx(old["accuracy"], abs=1e-12), name
+        assert new["auc"] == pytest.approx(old["auc"], rel=1e-12), name
+    assert got["train"]["rows"] + got["validation"]["rows"] == 569 - 4
+    assert got["validation"]["rows"] > 100

@@ -2,8 +2,8 @@
 
 import numpy as np
 import pytest
-from sparklr.kernels import ROBUST, BlockSums
-from sparklr.kernels.dense import block_sums, chunk_rows_for
+from sparklr.kernels import AUC_BINS, HISTOGRAM_BINS, ROBUST, BlockSums
+from sparklr.kernels.dense import block_sums, chunk_rows_for, score_summary
 from sparklr.objective import FeatureMap
 
 from tests.conftest import make_logistic_data
@@ -128,3 +128,55 @@ def test_robust_curvature_in_training_coordinates_is_the_meat_of_the_mapped_feat
     expected = direct_meat(X_t, y, w / fmap.scale, b + w @ fmap.shift, np.ones(len(y)))
     got = fmap.hessian(block_sums(X, y, w, b, hessian=True, curvature=ROBUST))
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-10)
+
+
+def direct_scores(X, y, w, b, bins):
+    """The scoring sums straight from their definitions, in NumPy."""
+    z = X @ w + b
+    p = 1 / (1 + np.exp(-z))
+    index = np.minimum(np.floor(p * bins).astype(int), bins - 1)
+    return {
+        "loss": np.sum(np.logaddexp(0, z) - y * z),
+        "correct": int(np.sum((p >= 0.5) == (y == 1))),
+        "count": np.bincount(index, minlength=bins),
+        "positives": np.bincount(index, weights=y, minlength=bins),
+        "sum_probability": np.bincount(index, weights=p, minlength=bins),
+    }
+
+
+@pytest.mark.parametrize("chunk_rows", [None, 64, 999])
+def test_score_summary_equals_the_direct_computation(chunk_rows):
+    X, y, w, b = make_logistic_data(3000, 4, seed=21)
+    got = score_summary(X, y, w, b, chunk_rows=chunk_rows)
+    ref = direct_scores(X, y, w, b, HISTOGRAM_BINS)
+    assert (got.rows, got.positives, got.correct) == (3000, int(y.sum()), ref["correct"])
+    assert got.loss == pytest.approx(ref["loss"], rel=1e-12)
+    np.testing.assert_array_equal(got.count, ref["count"])
+    np.testing.assert_array_equal(got.bin_positives, ref["positives"])
+    np.testing.assert_allclose(got.sum_probability, ref["sum_probability"], rtol=1e-12)
+    assert got.count.dtype == got.bin_positives.dtype == np.int64
+    fine = direct_scores(X, y, w, b, AUC_BINS)
+    keys = np.flatnonzero(fine["count"])
+    np.testing.assert_array_equal(got.tally.keys, keys)
+    np.testing.assert_array_equal(got.tally.count, fine["count"][keys])
+    np.testing.assert_array_equal(got.tally.positives, fine["positives"][keys])
+    assert not got.tally.exact
+
+
+def test_score_summary_exact_tally_is_by_probability():
+    X, y, w, b = make_logistic_data(500, 3, seed=4)
+    p = 1 / (1 + np.exp(-(X @ w + b)))
+    tally = score_summary(X, y, w, b, exact_auc=True).tally
+    assert tally.exact
+    np.testing.assert_allclose(tally.keys, np.unique(p), rtol=1e-15)
+    assert tally.count.sum() == 500 and tally.positives.sum() == y.sum()
+
+
+def test_score_summary_of_extreme_z_and_of_no_rows():
+    X = np.array([[-800.0], [800.0], [0.0]])
+    y = np.array([0.0, 1.0, 0.0])
+    got = score_summary(X, y, np.ones(1), 0.0)
+    assert got.loss == pytest.approx(np.log(2.0), rel=1e-15)  # only the z = 0 row costs
+    assert got.correct == 2 and (got.count[0], got.count[500], got.count[-1]) == (1, 1, 1)
+    empty = score_summary(np.empty((0, 2)), np.empty(0), np.ones(2), 0.0)
+    assert empty.rows == 0 and empty.count.sum() == 0 and len(empty.tally.keys) == 0

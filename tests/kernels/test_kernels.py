@@ -2,8 +2,19 @@
 
 import numpy as np
 import pytest
-from sparklr.kernels import BlockSums, log_loss_terms, sigmoid, sigmoid_and_softplus, sum_in_order
-from sparklr.kernels.dense import block_sums
+from sklearn.metrics import roc_auc_score
+from sparklr.kernels import (
+    AUC_BINS,
+    AucTally,
+    BlockSums,
+    log_loss_terms,
+    merge_scores,
+    probability_bins,
+    sigmoid,
+    sigmoid_and_softplus,
+    sum_in_order,
+)
+from sparklr.kernels.dense import block_sums, score_summary
 
 from tests.conftest import make_logistic_data
 
@@ -74,3 +85,49 @@ def test_sum_in_order_starts_from_zeros():
     assert not zero.grad_w.any() and zero.grad_w.shape == (2,) and zero.hess_ww.shape == (2, 2)
     one = sum_in_order([_sums(2.0, False)], 2)
     assert one.loss == 2.0 and one.rows == 10 and not one.has_hessian
+
+
+def test_auc_of_an_exact_tally_equals_sklearn_with_ties():
+    X, y, w, b = make_logistic_data(2000, 3, seed=9)
+    p = np.round(sigmoid(X @ w + b), 2)  # many ties: each counts ½, as in sklearn
+    auc, bound = AucTally.of(p, y, exact=True).auc()
+    assert auc == pytest.approx(roc_auc_score(y, p), rel=1e-12) and bound == 0.0
+
+
+def test_auc_of_a_binned_tally_is_within_its_bound_and_the_bound_is_attained():
+    X, y, w, b = make_logistic_data(20000, 3, seed=10)
+    p = sigmoid(X @ w + b)
+    auc, bound = AucTally.of_bins(probability_bins(p, AUC_BINS), y).auc()
+    exact = roc_auc_score(y, p)
+    assert 0 < bound < 1e-4 and abs(auc - exact) <= bound
+    assert auc != exact  # the bins do lose the order within them
+    # Coarse bins: the bound is the exact difference between "all positives first in every bin"
+    # and "all last", centred on the binned AUC.
+    coarse = probability_bins(p, 10)
+    auc10, bound10 = AucTally.of(coarse, y, exact=False).auc()
+    best = roc_auc_score(y, coarse + 0.5 * y)  # positives above negatives within a bin
+    worst = roc_auc_score(y, coarse - 0.5 * y)
+    assert (auc10 - bound10, auc10 + bound10) == pytest.approx((worst, best), rel=1e-12)
+    assert AucTally.of(np.zeros(3), np.ones(3), exact=True).auc() == (None, None)
+
+
+@pytest.mark.parametrize("exact", [True, False])
+def test_merged_score_summaries_equal_the_single_block(exact):
+    X, y, w, b = make_logistic_data(1000, 4, seed=6)
+    whole = score_summary(X, y, w, b, exact_auc=exact)
+    for cuts in ([500], [1, 2, 999], [0, 0, 1000]):
+        parts = [
+            score_summary(Xp, yp, w, b, exact_auc=exact)
+            for Xp, yp in zip(np.split(X, cuts), np.split(y, cuts), strict=True)
+        ]
+        total = merge_scores(parts)
+        assert total.metrics() == pytest.approx(whole.metrics(), rel=1e-12)
+        assert total.metrics()["rows"] == 1000 and total.tally.exact == exact
+        np.testing.assert_array_equal(total.count, whole.count)
+        # (exact keys are probabilities: X_p w may round differently for a slice of X)
+        np.testing.assert_allclose(total.tally.keys, whole.tally.keys, rtol=1e-15)
+        np.testing.assert_array_equal(total.tally.count, whole.tally.count)
+        np.testing.assert_array_equal(total.tally.positives, whole.tally.positives)
+    with pytest.raises(ValueError, match="exact and binned"):
+        merge_scores([score_summary(X, y, w, b), score_summary(X, y, w, b, exact_auc=True)])
+    assert merge_scores([]).metrics()["log_loss"] is None

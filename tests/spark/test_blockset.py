@@ -11,8 +11,10 @@ import os
 
 import numpy as np
 import pytest
+from sklearn.metrics import roc_auc_score
+from sparklr.errors import DataError
 from sparklr.in_memory import InMemorySource
-from sparklr.kernels.dense import block_sums
+from sparklr.kernels.dense import block_sums, score_summary
 from sparklr.objective import FeatureMap, LogisticObjective
 from sparklr.optimizers import OptimizerState, StopRule, gradient_descent
 from sparklr.spark import blockfiles
@@ -291,3 +293,78 @@ def test_instrumentation_needs_built_blocks(spark, data):
     for probe in (blocks.file_usage, blocks.worker_usage, blocks.cached_meta_bytes):
         with pytest.raises(RuntimeError, match="not built"):
             probe()
+
+
+def auc_by_mllib(spark, p: np.ndarray, y: np.ndarray) -> float:
+    """MLlib's exact AUC (no down-sampling) of scores p."""
+    from pyspark.ml.evaluation import BinaryClassificationEvaluator
+
+    frame = spark.createDataFrame([(float(a), float(b)) for a, b in zip(p, y, strict=True)])
+    return BinaryClassificationEvaluator(
+        rawPredictionCol="_1", labelCol="_2", metricName="areaUnderROC", numBins=0
+    ).evaluate(frame)
+
+
+@pytest.mark.parametrize("exact", [True, False], ids=["exact", "binned"])
+def test_score_summary_equals_the_single_block_and_mllibs_auc(spark, data, params, exact):
+    X, y = data
+    w, b = params
+    blocks = BlockSet(spark, frame_of(spark, X, y, 4, (2,)), "label", NAMES).build()
+    try:
+        if not exact:
+            blocks.exact_auc_rows = 0  # tally by bin, as for data of more than AUC_BINS rows
+        evaluations = blocks.evaluations
+        got = blocks.score_summary(w, b)
+        assert blocks.evaluations == evaluations + 1 and len(blocks.last_reports) == 4
+        ref = score_summary(X, y, w, b, exact_auc=exact)
+        assert got.metrics() == pytest.approx(ref.metrics(), rel=1e-12)
+        np.testing.assert_array_equal(got.count, ref.count)
+        np.testing.assert_array_equal(got.tally.count, ref.tally.count)
+        metrics = got.metrics()
+        p = 1 / (1 + np.exp(-(X @ w + b)))
+        for reference in (auc_by_mllib(spark, p, y), roc_auc_score(y, p)):
+            assert abs(metrics["auc"] - reference) <= metrics["auc_error_bound"] + 1e-12
+        assert (metrics["auc_error_bound"] == 0.0) == exact
+        assert metrics["auc_error_bound"] < 1e-4
+    finally:
+        blocks.unpersist()
+
+
+def test_binned_auc_bound_on_the_breast_cancer_data(spark):
+    """Real data, the binned tally: MLlib's and sklearn's AUC lie within a bound < 1e-4."""
+    from sklearn.datasets import load_breast_cancer
+    from sklearn.linear_model import LogisticRegression
+
+    data = load_breast_cancer()
+    X, y = data.data[:, :5], data.target.astype(float)
+    fit = LogisticRegression(C=1e4, max_iter=20000).fit(X, y)
+    w, b = fit.coef_[0], float(fit.intercept_[0])
+    names = [f"f{j}" for j in range(5)]
+    rows = [(float(t), *map(float, x)) for t, x in zip(y, X, strict=True)]
+    frame = spark.createDataFrame(
+        rows, ", ".join(["label double", *(f"{n} double" for n in names)])
+    )
+    blocks = BlockSet(spark, frame.repartition(3), "label", names).build()
+    try:
+        blocks.exact_auc_rows = 0
+        metrics = blocks.score_summary(w, b).metrics()
+        p = fit.predict_proba(X)[:, 1]
+        bound = metrics["auc_error_bound"]
+        assert 0.0 <= bound < 1e-4 and metrics["rows"] == len(y)
+        for reference in (auc_by_mllib(spark, p, y), roc_auc_score(y, p)):
+            assert abs(metrics["auc"] - reference) <= bound + 1e-12
+    finally:
+        blocks.unpersist()
+
+
+def test_a_set_to_score_may_hold_one_class_but_a_set_to_fit_may_not(spark):
+    frame = spark.createDataFrame([(1.0, 0.5), (1.0, -1.0)], "label double, x double")
+    with pytest.raises(DataError, match="only one class"):
+        BlockSet(spark, frame, "label", ["x"]).build()
+    blocks = BlockSet(spark, frame, "label", ["x"], fit=False).build()
+    try:
+        metrics = blocks.score_summary(np.array([1.0]), 0.0).metrics()
+        assert (metrics["rows"], metrics["accuracy"], metrics["auc"]) == (2, 0.5, None)
+        assert metrics["auc_error_bound"] is None
+    finally:
+        blocks.unpersist()

@@ -4,8 +4,8 @@
                                  --output DIR [--threshold 0.5] [--overwrite]
 
 Every input column is kept. When the model's label column is present, log-loss, accuracy (at
-``--threshold``) and AUC are printed and written to ``<output>/_metrics.json``, measured as the
-training job measures them (:func:`sparklr.spark.scoring.model_metrics`): on the rows whose
+``--threshold``) and AUC are printed and written to ``<output>/_metrics.json``, with the
+training job's definitions and keys (:func:`sparklr.spark.scoring.model_metrics`): on the rows whose
 label and features are all finite (every row is scored all the same), with labels that must be
 0/1. The output directory is written to a staging directory and renamed into place when
 complete.

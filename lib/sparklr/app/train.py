@@ -154,7 +154,7 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
             problem = _objective(config, loaded)
             fit = _fit(config, loaded, problem, staging, resume)
             model = _model(config, loaded, problem, fit)
-            histograms = measure_metrics(config, loaded.frames, model)
+            histograms = measure_metrics(config, loaded.blocks, loaded.frames.validation, model)
             inference = measure_inference(
                 config, problem.objective, fit.state, problem.moments, model
             )

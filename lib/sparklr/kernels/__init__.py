@@ -28,11 +28,17 @@ With ``class_weight`` = (c₀, c₁) every v_i is further multiplied by c_{y_i}
 (``train.class_weight = "balanced"``). Dividing by m = Σ weight_sum gives J = (1/m) Σ v L,
 ∂J/∂w = (1/m) X(A−Y)ᵀ and ∂J/∂b (see :mod:`sparklr.objective`). Sums of blocks add
 (:func:`sum_in_order`), so this package knows nothing of where the blocks live: no Spark.
+
+Scoring (the model's metrics, unweighted per row, at raw (w, b)): every kernel also returns a
+block's :class:`ScoreSummary` -- Σ L, rows, correct = Σ 1(z_i ≥ 0) = y_i, positives = Σ y_i,
+the plot histogram of p = σ(z) in :data:`HISTOGRAM_BINS` bins ⌊p B⌋ (p = 1 in the last bin;
+per bin rows, positives and Σ p) and the AUC tally (:class:`AucTally`). Summaries of blocks
+merge (:func:`merge_scores`); the driver computes the AUC from the merged tally.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 
 import numpy as np
 
@@ -118,3 +124,145 @@ def sigmoid_and_softplus(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 def log_loss_terms(z: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Per-sample loss L(z, y) = softplus(z) − y z."""
     return softplus(z) - y * z
+
+
+#: Bins of the probability histogram the report's ROC and calibration plots are drawn from.
+HISTOGRAM_BINS = 1000
+#: Bins of the AUC tally: its error bound is ~1/(4 AUC_BINS) · (density overlap), measured
+#: ≤ 3.4e-6 on 200k-row synthetic data and 0 on the breast-cancer data; a block sends at most
+#: min(m_p, AUC_BINS) of them. Data of at most this many rows are tallied exactly instead.
+AUC_BINS = 1 << 16
+
+
+@dataclass
+class AucTally:
+    """Rows and positives per score key, keys ascending and unique.
+
+    A key is the bin index ⌊p · AUC_BINS⌋ (``exact`` False) or the probability p itself
+    (``exact`` True). Pairs in different keys are ordered; pairs in one key count ½: the exact
+    AUC's rule for ties when keys are probabilities, an approximation within
+    :meth:`auc`'s bound when they are bins.
+    """
+
+    keys: np.ndarray
+    count: np.ndarray
+    positives: np.ndarray
+    exact: bool = True
+
+    @classmethod
+    def of(cls, keys: np.ndarray, y: np.ndarray, exact: bool) -> AucTally:
+        """The tally of one block's keys and labels y ∈ {0, 1}."""
+        unique, inverse = np.unique(keys, return_inverse=True)
+        count = np.bincount(inverse, minlength=len(unique)).astype(np.int64)
+        positives = np.bincount(inverse[y == 1], minlength=len(unique)).astype(np.int64)
+        return cls(unique, count, positives, exact)
+
+    @classmethod
+    def of_bins(cls, bins: np.ndarray, y: np.ndarray) -> AucTally:
+        """The tally of bin indices in [0, AUC_BINS): a bincount, no sort."""
+        count = np.bincount(bins, minlength=AUC_BINS)
+        positives = np.bincount(bins[y == 1], minlength=AUC_BINS)
+        keys = np.flatnonzero(count)
+        return cls(keys.astype(np.float64), count[keys], positives[keys], exact=False)
+
+    def auc(self) -> tuple[float | None, float | None]:
+        """(AUC, bound) with P = Σ pos, N = Σ neg, over keys b ascending::
+
+            AUC   = Σ_b neg_b (Σ_{b' > b} pos_b' + pos_b / 2) / (P N)  (trapezoid over keys)
+            bound = Σ_b pos_b neg_b / (2 P N)                          (0 when ``exact``)
+
+        The bound is the most the order within the keys can change the AUC. (None, None)
+        with one class (the AUC is undefined)."""
+        pos = self.positives.astype(np.float64)
+        neg = self.count.astype(np.float64) - pos
+        P, N = float(pos.sum()), float(neg.sum())
+        if P == 0 or N == 0:
+            return None, None
+        above = P - np.cumsum(pos)
+        ties = float(neg @ pos)
+        auc = (float(neg @ above) + 0.5 * ties) / (P * N)
+        return auc, 0.0 if self.exact else 0.5 * ties / (P * N)
+
+
+@dataclass
+class ScoreSummary:
+    """What scoring one or more blocks at (w, b) gives (module docstring); merge with
+    :func:`merge_scores`."""
+
+    rows: int
+    loss: float
+    correct: int
+    positives: int
+    #: The plot histogram (length HISTOGRAM_BINS): rows, positives, Σ p per bin.
+    count: np.ndarray
+    bin_positives: np.ndarray
+    sum_probability: np.ndarray
+    tally: AucTally
+
+    @classmethod
+    def zeros(cls) -> ScoreSummary:
+        empty = np.zeros(0, dtype=np.int64)
+        return cls(
+            rows=0,
+            loss=0.0,
+            correct=0,
+            positives=0,
+            count=np.zeros(HISTOGRAM_BINS, dtype=np.int64),
+            bin_positives=np.zeros(HISTOGRAM_BINS, dtype=np.int64),
+            sum_probability=np.zeros(HISTOGRAM_BINS),
+            tally=AucTally(np.zeros(0), empty, empty),
+        )
+
+    def metrics(self) -> dict:
+        """rows, log_loss = Σ L / rows, accuracy (at ½), auc, auc_error_bound, positives;
+        None for what is undefined (no rows; AUC with one class)."""
+        auc, bound = self.tally.auc()
+        return {
+            "rows": self.rows,
+            "log_loss": self.loss / self.rows if self.rows else None,
+            "accuracy": self.correct / self.rows if self.rows else None,
+            "auc": auc,
+            "auc_error_bound": bound,
+            "positives": self.positives,
+        }
+
+    def histogram(self) -> dict[str, list]:
+        """The plot histogram as the report takes it: bins, count, positives, sum_probability."""
+        return {
+            "bins": HISTOGRAM_BINS,
+            "count": self.count.tolist(),
+            "positives": self.bin_positives.tolist(),
+            "sum_probability": self.sum_probability.tolist(),
+        }
+
+
+def merge_scores(parts: list[ScoreSummary]) -> ScoreSummary:
+    """The summary of all ``parts``, added left to right (independent of arrival order)."""
+    total = ScoreSummary.zeros()
+    for part in parts:
+        for f in fields(ScoreSummary):
+            if f.name != "tally":
+                setattr(total, f.name, getattr(total, f.name) + getattr(part, f.name))
+    total.tally = merge_tallies([part.tally for part in parts if part.rows])
+    return total
+
+
+def merge_tallies(tallies: list[AucTally]) -> AucTally:
+    """One tally of several (same kind of keys), summing rows and positives per key."""
+    if not tallies:
+        return ScoreSummary.zeros().tally
+    exact = {t.exact for t in tallies}
+    if len(exact) > 1:
+        raise ValueError("cannot merge exact and binned AUC tallies")
+    keys = np.concatenate([t.keys for t in tallies])
+    unique, inverse = np.unique(keys, return_inverse=True)
+    count = np.zeros(len(unique), dtype=np.int64)
+    positives = np.zeros(len(unique), dtype=np.int64)
+    np.add.at(count, inverse, np.concatenate([t.count for t in tallies]))
+    np.add.at(positives, inverse, np.concatenate([t.positives for t in tallies]))
+    return AucTally(unique, count, positives, exact.pop())
+
+
+def probability_bins(p: np.ndarray, bins: int) -> np.ndarray:
+    """⌊p · bins⌋, with p = 1 in the last bin (int64)."""
+    return np.minimum(np.floor(p * bins).astype(np.int64), bins - 1)

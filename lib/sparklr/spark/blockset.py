@@ -7,10 +7,10 @@ in the block manager of the executor that wrote the files, so Spark schedules la
 partition p there (PROCESS_LOCAL). The driver checks what the build found and raises a
 :class:`~sparklr.errors.DataError` naming the column and an example row.
 
-Iteration (:meth:`BlockSet.sums`, one Spark job): (w, b) travel in the task closure (see
-:meth:`BlockSet._run`); each task returns its block's sums (:mod:`sparklr.spark.iteration`);
-the driver collects them in partition order and adds them left to right, so the result does
-not depend on timing.
+Iteration (:meth:`BlockSet.sums`, and :meth:`BlockSet.score_summary` for the metrics: one
+Spark job each): (w, b) travel in the task closure (see :meth:`BlockSet._run`); each task
+returns its block's sums or scores (:mod:`sparklr.spark.iteration`); the driver collects them
+in partition order and adds them left to right, so the result does not depend on timing.
 
 Misses. A lost executor loses its cached metas too: Spark recomputes them from lineage, which
 rebuilds the files on the new executor within the same task. If the files vanish while the
@@ -29,12 +29,13 @@ import hashlib
 import logging
 import uuid
 from collections.abc import Callable
+from functools import partial
 
 import numpy as np
 from pyspark.sql import DataFrame, SparkSession
 
 from sparklr.errors import DataError
-from sparklr.kernels import FISHER, BlockSums, sum_in_order
+from sparklr.kernels import AUC_BINS, FISHER, BlockSums, ScoreSummary, merge_scores, sum_in_order
 from sparklr.spark import blockfiles, usage
 from sparklr.spark.blocktype import array_names
 from sparklr.spark.build import (
@@ -45,7 +46,13 @@ from sparklr.spark.build import (
     build_from_parquet,
 )
 from sparklr.spark.dense import DenseBlock
-from sparklr.spark.iteration import SumsParams, TaskReport, partition_sums
+from sparklr.spark.iteration import (
+    ScoreParams,
+    SumsParams,
+    TaskReport,
+    partition_scores,
+    partition_sums,
+)
 from sparklr.spark.parquet import ParquetPlan
 from sparklr.spark.usage import FileUsage, WorkerUsage
 from sparklr.stats import FeatureMoments, merge_all
@@ -71,6 +78,7 @@ class BlockSet:
         drop_invalid: bool = False,
         weight: str = "",
         parquet: ParquetPlan | None = None,
+        fit: bool = True,
     ):
         self.spark = spark
         #: When given, blocks are read from these Parquet files with pyarrow in the executors
@@ -84,6 +92,10 @@ class BlockSet:
         self.dtype = dtype
         self.block_type = DenseBlock(dtype)
         self.drop_invalid = drop_invalid
+        #: False for a set that is only scored (validation data): one class is then allowed.
+        self.fit = fit
+        #: Sets of at most this many rows get their AUC tallied exactly (score_summary).
+        self.exact_auc_rows = AUC_BINS
         self.evaluations = 0
         self.rebuilds = 0
         #: One :class:`TaskReport` per block from the latest :meth:`sums`.
@@ -146,6 +158,11 @@ class BlockSet:
             raise DataError(
                 "the dataset has 0 rows" + (" after dropping invalid rows" if self.dropped else "")
             )
+        if self.fit:
+            self._check_fit()
+
+    def _check_fit(self) -> None:
+        """What fitting needs beyond valid rows: weight to fit, and both classes."""
         if self.weight and not self.moments.total_weight > 0:
             raise DataError(f"weight column {self.weight!r} sums to 0: there is nothing to fit")
         positives = self.moments.positives
@@ -205,48 +222,67 @@ class BlockSet:
     ) -> BlockSums:
         """Σ of the blocks' :class:`~sparklr.kernels.BlockSums` at (w, b): one Spark job
         (two and a rebuild after a miss). Then every listener gets the task reports."""
+
+        def task(evaluation: int):
+            params = SumsParams(
+                w=np.asarray(w, dtype=np.float64),
+                b=float(b),
+                hessian=hessian,
+                evaluation=evaluation,
+                class_weight=class_weight,
+                block_type=self.block_type,
+                n_features=self.n_features,
+                curvature=curvature,
+            )
+            return partial(partition_sums, params=params)
+
+        return sum_in_order(self._pass(task), self.n_features, hessian)
+
+    def score_summary(self, w: np.ndarray, b: float) -> ScoreSummary:
+        """The blocks' merged :class:`~sparklr.kernels.ScoreSummary` at raw (w, b), unweighted
+        (the model's metrics and histograms): one Spark job, as :meth:`sums`. The AUC is tallied
+        exactly (by probability) when the set has at most ``AUC_BINS`` rows, else by bin:
+        either way the driver holds O(AUC_BINS) numbers."""
+        exact = self.rows <= self.exact_auc_rows
+
+        def task(evaluation: int):
+            params = ScoreParams(
+                w=np.asarray(w, dtype=np.float64),
+                b=float(b),
+                evaluation=evaluation,
+                block_type=self.block_type,
+                exact_auc=exact,
+            )
+            return partial(partition_scores, params=params)
+
+        return merge_scores(self._pass(task))
+
+    def _pass(self, task_of: Callable[[int], Callable]) -> list:
+        """The per-block results of one pass, in partition order: ``task_of(evaluation)`` is
+        the task body (index, meta rows) → (result or None on a miss, report)."""
         self.evaluations += 1
-        parts, reports = self._run(w, b, hessian, class_weight, curvature)
+        parts, reports = self._run(task_of(self.evaluations))
         missing = [r.partition for r in reports if r.missed]
         if missing:
             log.warning(
                 "resident blocks missing for partitions %s; rebuilding from source", missing
             )
             self.rebuild()
-            parts, reports = self._run(w, b, hessian, class_weight, curvature)
+            parts, reports = self._run(task_of(self.evaluations))
             if any(r.missed for r in reports):
                 raise RuntimeError("resident blocks still missing after a rebuild")
         self.last_reports = reports
         for listener in self._listeners:
             listener(list(reports))
-        return sum_in_order(parts, self.n_features, hessian)
+        return parts
 
-    def _run(
-        self,
-        w: np.ndarray,
-        b: float,
-        hessian: bool,
-        class_weight: tuple[float, float] | None,
-        curvature: str,
-    ) -> tuple[list, list[TaskReport]]:
-        params = SumsParams(
-            w=np.asarray(w, dtype=np.float64),
-            b=float(b),
-            hessian=hessian,
-            evaluation=self.evaluations,
-            class_weight=class_weight,
-            block_type=self.block_type,
-            n_features=self.n_features,
-            curvature=curvature,
-        )
+    def _run(self, task: Callable) -> tuple[list, list[TaskReport]]:
         # (w, b) travel in the task closure, which is how Spark broadcasts them: the closure is
         # serialized once per stage into the task binary, which the DAG scheduler broadcasts
         # (TorrentBroadcast, one fetch per executor); past 1 MB pickled (~130k features)
         # PySpark itself moves the closure into an explicit sc.broadcast. A separate
         # sc.broadcast + unpersist per iteration measured 14-16 ms of a ~70 ms job for nothing.
-        out = self._meta_rdd.mapPartitionsWithIndex(
-            lambda i, metas: partition_sums(i, metas, params)
-        ).collect()
+        out = self._meta_rdd.mapPartitionsWithIndex(task).collect()
         return [s for s, _ in out], [r for _, r in out]
 
     def rebuild(self) -> None:

@@ -1,5 +1,5 @@
-"""What a block type is: how its features are written from Arrow batches, checked, opened and
-summed. Dense (:class:`sparklr.spark.dense.DenseBlock`) is the first.
+"""What a block type is: how its features are written from Arrow batches, checked, opened,
+summed and scored. Dense (:class:`sparklr.spark.dense.DenseBlock`) is the first.
 
 Every block stores its labels y_p (and sample weights v_p) the same way, as float64 arrays
 "y" (and "v"); the type owns only the features X_p: their arrays
@@ -21,7 +21,7 @@ from typing import Any, Protocol
 import numpy as np
 import pyarrow as pa
 
-from sparklr.kernels import FISHER, BlockSums
+from sparklr.kernels import FISHER, BlockSums, ScoreSummary
 from sparklr.spark.blockfiles import BlockWriter
 from sparklr.stats import FeatureMoments
 
@@ -74,6 +74,11 @@ class BlockType(Protocol):
         curvature: str = FISHER,
     ) -> BlockSums:
         """The block's partial sums at (w, b): the type's kernel."""
+
+    def score(
+        self, X: Features, y: np.ndarray, w: np.ndarray, b: float, *, exact_auc: bool
+    ) -> ScoreSummary:
+        """The block's :class:`~sparklr.kernels.ScoreSummary` at raw (w, b): its scoring kernel."""
 
     def feature_bytes(self, rows: int, n_features: int) -> int:
         """Bytes of the features of a block of ``rows`` rows (for the memory figures)."""

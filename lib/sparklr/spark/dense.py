@@ -4,7 +4,7 @@ Written batch by batch: Arrow transposes each batch's feature columns into a row
 (nulls → NaN, for the build's checks to find), appended to X's file as one contiguous run of
 rows, so the block goes to the page cache once, with no private copy (Arrow's transpose is ~4x
 faster than column-by-column NumPy copies into fresh buffers). Summed by
-:func:`sparklr.kernels.dense.block_sums`.
+:func:`sparklr.kernels.dense.block_sums`, scored by :func:`sparklr.kernels.dense.score_summary`.
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ from typing import ClassVar
 import numpy as np
 import pyarrow as pa
 
-from sparklr.kernels import FISHER, BlockSums
-from sparklr.kernels.dense import block_sums
+from sparklr.kernels import FISHER, BlockSums, ScoreSummary
+from sparklr.kernels.dense import block_sums, score_summary
 from sparklr.spark.blockfiles import BlockWriter
 from sparklr.stats import FeatureMoments
 
@@ -68,6 +68,11 @@ class DenseBlock:
         return block_sums(
             X, y, w, b, v, hessian=hessian, class_weight=class_weight, curvature=curvature
         )
+
+    def score(
+        self, X: np.ndarray, y: np.ndarray, w: np.ndarray, b: float, *, exact_auc: bool
+    ) -> ScoreSummary:
+        return score_summary(X, y, w, b, exact_auc=exact_auc)
 
     def feature_bytes(self, rows: int, n_features: int) -> int:
         return rows * n_features * np.dtype(self.dtype).itemsize

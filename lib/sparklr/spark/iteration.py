@@ -1,4 +1,5 @@
-"""The task of one evaluation, on the executor: the partial sums of its resident block.
+"""The task of one evaluation, on the executor: the partial sums (or the scores) of its
+resident block.
 
 Each task of :meth:`~sparklr.spark.blockset.BlockSet.sums` takes its partition's cached meta
 row (a :class:`~sparklr.spark.build.BlockMeta`), maps the block's files once per Python worker
@@ -6,21 +7,23 @@ row (a :class:`~sparklr.spark.build.BlockMeta`), maps the block's files once per
 the block type's :class:`~sparklr.kernels.BlockSums` at (w, b) with a :class:`TaskReport`;
 None instead of the sums when the block's files are gone (a miss, which the driver repairs).
 Block-type independent: the type in :class:`SumsParams` says which arrays to map and which
-kernel sums them.
+kernel sums them. A scoring pass (:meth:`~sparklr.spark.blockset.BlockSet.score_summary`) is
+the same task with :class:`ScoreParams` and the type's scoring kernel
+(:func:`partition_scores`).
 """
 
 from __future__ import annotations
 
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 
 import numpy as np
 from pyspark import TaskContext
 from pyspark.sql import Row
 
-from sparklr.kernels import FISHER, BlockSums
+from sparklr.kernels import FISHER, BlockSums, ScoreSummary
 from sparklr.spark import blockfiles
 from sparklr.spark.blocktype import BlockType, array_names
 from sparklr.spark.build import BlockMeta
@@ -62,6 +65,18 @@ class SumsParams:
     curvature: str = FISHER
 
 
+@dataclass(frozen=True, eq=False)
+class ScoreParams:
+    """What every task of one scoring pass needs (in the task closure, as SumsParams)."""
+
+    w: np.ndarray
+    b: float
+    evaluation: int
+    block_type: BlockType
+    #: Tally the AUC by exact probability rather than by bin (small data: see BlockSet).
+    exact_auc: bool
+
+
 def _maybe_inject_fault(evaluation: int, partition: int) -> None:
     spec = os.environ.get(FAULT_ENV)
     if not spec:
@@ -76,37 +91,70 @@ def partition_sums(
     index: int, rows: Iterator[Row], params: SumsParams
 ) -> Iterator[tuple[BlockSums | None, TaskReport]]:
     """Task body: (sums or None on a miss, report) for the block(s) of partition ``index``."""
+
+    def kernel(X, arrays: dict[str, np.ndarray]) -> BlockSums:
+        return params.block_type.sums(
+            X,
+            arrays["y"],
+            arrays.get("v"),
+            params.w,
+            params.b,
+            hessian=params.hessian,
+            class_weight=params.class_weight,
+            curvature=params.curvature,
+        )
+
+    empty = BlockSums.zeros(params.n_features, params.hessian)
+    return _block_task(index, rows, params.evaluation, params.block_type, empty, kernel)
+
+
+def partition_scores(
+    index: int, rows: Iterator[Row], params: ScoreParams
+) -> Iterator[tuple[ScoreSummary | None, TaskReport]]:
+    """Task body of a scoring pass: (the block's :class:`~sparklr.kernels.ScoreSummary` or
+    None on a miss, report) for the block(s) of partition ``index``."""
+
+    def kernel(X, arrays: dict[str, np.ndarray]) -> ScoreSummary:
+        return params.block_type.score(
+            X, arrays["y"], params.w, params.b, exact_auc=params.exact_auc
+        )
+
+    empty = ScoreSummary.zeros()
+    return _block_task(index, rows, params.evaluation, params.block_type, empty, kernel)
+
+
+def _block_task(
+    index: int,
+    rows: Iterator[Row],
+    evaluation: int,
+    block_type: BlockType,
+    empty,
+    kernel: Callable[[object, dict[str, np.ndarray]], object],
+) -> Iterator[tuple[object, TaskReport]]:
+    """(``kernel(X, arrays)`` of each block or None on a miss, report); ``empty`` for a block
+    of no rows (it has no files)."""
     # consume the input fully, so the Python worker is reused
     metas = [BlockMeta.of_row(row) for row in rows]
     started = time.perf_counter()
-    _maybe_inject_fault(params.evaluation, index)
+    _maybe_inject_fault(evaluation, index)
     pid, host = os.getpid(), os.uname().nodename
     for meta in metas:
-        sums, opened, kernel_seconds = _block_sums(meta, params)
+        result, opened, kernel_seconds = _on_block(meta, block_type, empty, kernel)
         elapsed = time.perf_counter() - started
-        missed = sums is None
-        yield sums, TaskReport(index, pid, host, elapsed, kernel_seconds, opened, missed)
+        missed = result is None
+        yield result, TaskReport(index, pid, host, elapsed, kernel_seconds, opened, missed)
 
 
-def _block_sums(meta: BlockMeta, params: SumsParams) -> tuple[BlockSums | None, bool, float]:
-    """(the block's sums or None when its files are gone, newly mapped, kernel seconds)."""
+def _on_block(meta: BlockMeta, block_type: BlockType, empty, kernel) -> tuple[object, bool, float]:
+    """(the kernel's result or None when the block's files are gone, newly mapped, kernel
+    seconds)."""
     if meta.rows == 0:
-        return BlockSums.zeros(params.n_features, params.hessian), False, 0.0
-    block_type = params.block_type
+        return empty, False, 0.0
     found = blockfiles.open_block(meta.path, array_names(block_type, meta.weighted))
     if found is None:
         return None, False, 0.0
     arrays, opened = found
     X = block_type.features(arrays)
     t0 = time.perf_counter()
-    sums = block_type.sums(
-        X,
-        arrays["y"],
-        arrays.get("v"),
-        params.w,
-        params.b,
-        hessian=params.hessian,
-        class_weight=params.class_weight,
-        curvature=params.curvature,
-    )
-    return sums, opened, time.perf_counter() - t0
+    result = kernel(X, arrays)
+    return result, opened, time.perf_counter() - t0

@@ -3,12 +3,14 @@
 ``score_frame`` appends ``probability`` = σ(wᵀx + b) and ``prediction`` = 1(probability ≥
 threshold) to every row with ``mapInArrow`` (NumPy on Arrow batches; no Python rows).
 
-``model_metrics`` is the one way sparklr measures a model on labelled data (the training job
-on its training and validation frames, the scoring job on its input): it keeps the rows whose
-label and features are all finite (:func:`finite_rows`), requires the labels to be 0/1, and
-computes on the executors the mean log-loss (softplus(z) − y z, evaluated stably as a Spark
-expression from z = wᵀx + b), the accuracy at the threshold, the area under the ROC curve
-(MLlib's BinaryClassificationEvaluator) and the probability histogram the report draws from.
+``model_metrics`` measures a model on labelled data that are not resident (the scoring job's
+input; the training job scores its resident blocks instead, with the same definitions and
+keys: :meth:`sparklr.spark.blockset.BlockSet.score_summary`): it keeps the rows whose label
+and features are all finite (:func:`finite_rows`), requires the labels to be 0/1, and computes
+on the executors the mean log-loss (softplus(z) − y z, evaluated stably as a Spark expression
+from z = wᵀx + b), the accuracy at the threshold, the exact area under the ROC curve (MLlib's
+BinaryClassificationEvaluator without down-sampling; ``auc_error_bound`` is 0) and the
+probability histogram the report draws from.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
 from sparklr.errors import DataError
-from sparklr.kernels import sigmoid
+from sparklr.kernels import HISTOGRAM_BINS, sigmoid
 
 
 def score_frame(
@@ -67,11 +69,6 @@ def score_frame(
             )
 
     return frame.mapInArrow(score, schema)
-
-
-#: Probability bins of :func:`probability_histogram` (ROC and calibration curves are drawn
-#: from them; 1000 bins is what MLlib's BinaryClassificationMetrics calls down-sampling).
-HISTOGRAM_BINS = 1000
 
 
 def finite_rows(frame: DataFrame, columns: list[str]) -> DataFrame:
@@ -137,9 +134,9 @@ def model_metrics(
 
     Rows with a missing or non-finite label or feature are left out (they are not counted in
     ``rows``). Returns ({``rows``, ``log_loss``, ``accuracy`` (at ``threshold``), ``auc``,
-    ``positives``}, :func:`probability_histogram`); a metric that is undefined (AUC with one
-    class) is None. Raises :class:`~sparklr.errors.DataError` when a label is not 0/1 or no
-    row is left.
+    ``auc_error_bound`` (0: the AUC is exact), ``positives``}, :func:`probability_histogram`);
+    a metric that is undefined (AUC with one class) is None. Raises
+    :class:`~sparklr.errors.DataError` when a label is not 0/1 or no row is left.
     """
     usable = finite_rows(frame, [label, *feature_names])
     scored = score_frame(usable, feature_names, coefficients, intercept, threshold)
@@ -154,6 +151,7 @@ def model_metrics(
     metrics["positives"] = int(sum(histogram["positives"]))
     # AUC is undefined (NaN) when one class is absent; JSON has no NaN.
     metrics = {k: (v if np.isfinite(v) else None) for k, v in metrics.items()}
+    metrics["auc_error_bound"] = None if metrics["auc"] is None else 0.0
     return metrics, histogram
 
 
@@ -176,7 +174,7 @@ def _evaluate(
         F.count(F.lit(1)).alias("rows"),
     ).first()
     auc = BinaryClassificationEvaluator(
-        rawPredictionCol="probability", labelCol=label, metricName="areaUnderROC"
+        rawPredictionCol="probability", labelCol=label, metricName="areaUnderROC", numBins=0
     ).evaluate(scored.withColumn(label, y))
     return {
         "rows": int(row["rows"]),
