@@ -13,6 +13,7 @@ import sys
 import time
 
 import pytest
+from sparklr.spark.daemon import acknowledge_at_once
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="TCP_QUICKACK and /proc are Linux-only"
@@ -64,6 +65,20 @@ def _alive(pid: int) -> bool:
     return True
 
 
+def test_acknowledge_at_once_sets_quick_ack_on_tcp_and_leaves_unix_sockets_alone():
+    with socket.create_server(("127.0.0.1", 0)) as server:
+        with socket.create_connection(server.getsockname()):
+            accepted, _ = server.accept()
+            with accepted:
+                accepted.setsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK, 0)  # delayed ACKs
+                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK) == 0
+                assert acknowledge_at_once(accepted)
+                assert accepted.getsockopt(socket.IPPROTO_TCP, socket.TCP_QUICKACK) == 1
+    unix, other = socket.socketpair(socket.AF_UNIX)
+    with unix, other:
+        assert not acknowledge_at_once(unix)
+
+
 def test_session_runs_workers_under_the_sparklr_daemon(spark, rows):
     assert spark.sparkContext.getConf().get("spark.python.daemon.module") == (
         "sparklr.spark.daemon"
@@ -74,7 +89,7 @@ def test_session_runs_workers_under_the_sparklr_daemon(spark, rows):
 
 def test_every_task_finds_its_connection_in_quick_ack_mode(rows):
     reports = _reports(rows)
-    assert len({pid for pid, *_ in reports}) == 2, "the two workers serve every job (reuse)"
+    assert len({pid for pid, *_ in reports}) < len(reports), "workers serve several tasks"
     for pid, _, _, quickack, count in reports:
         assert count == 1
         # one TCP connection (to the executor), in quick-ACK mode as every task starts: with
@@ -84,6 +99,9 @@ def test_every_task_finds_its_connection_in_quick_ack_mode(rows):
 
 @pytest.mark.slow
 def test_workers_come_back_tuned_after_sparks_idle_reaping(rows):
+    """Jobs before and after an idle gap that outlasts the only idle timeout on this path
+    (see REAPED_WITHIN; ``spark.python.worker.idleTimeoutSeconds`` is off by default and
+    watches running tasks only; the daemon has none). An hour-long run repeats this cycle."""
     before = _reports(rows)
     workers = {pid for pid, *_ in before}
     daemons = {ppid for _, ppid, *_ in before}
