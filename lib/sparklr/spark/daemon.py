@@ -5,15 +5,16 @@ Why. An executor talks to each Python worker over loopback TCP (unless
 and its socket keeps Nagle's algorithm on: a small write waits until the previous one is
 acknowledged. The worker, blocked reading, acknowledges only when Linux's delayed-ACK timer
 fires, 40 ms later. So every task, hence every training iteration, waited ~40 ms for its
-input (measured: ``jobs/probe_iteration.py``). A worker that asks its kernel for immediate
+input (measured with ``jobs/probe_iteration.py``: an empty 2-task job 74 → 27 ms, one GD
+iteration over 1,000 rows 79 → 33 ms at local[2]). A worker that asks its kernel for immediate
 ACKs (``TCP_QUICKACK``) removes the wait. Linux leaves quick-ACK mode again once the
 connection looks interactive (the worker answers what it read), so the option is set anew
 before each task the worker serves.
 
 How. Spark starts ``python -m <spark.python.daemon.module> <worker module>`` once per
-executor (and Python executable); :func:`main` runs :func:`pyspark.daemon.manager` unchanged,
-except that the per-task function each forked worker runs, ``pyspark.daemon.worker``, is
-wrapped by :func:`serve_task`. Worker lifetime, reuse, idle reaping (the executor closes
+executor (per Python executable and worker environment); :func:`main` runs
+:func:`pyspark.daemon.manager` unchanged, except that the per-task function each forked worker
+runs, ``pyspark.daemon.worker``, is wrapped by :func:`serve_task`. Worker lifetime, reuse, idle reaping (the executor closes
 workers idle for a minute) and the protocol are pyspark's.
 
 The daemon starts before any task has put ``--py-files`` on ``sys.path``: Spark must find
