@@ -14,8 +14,8 @@ before each task the worker serves.
 How. Spark starts ``python -m <spark.python.daemon.module> <worker module>`` once per
 executor (per Python executable and worker environment); :func:`main` runs
 :func:`pyspark.daemon.manager` unchanged, except that the per-task function each forked worker
-runs, ``pyspark.daemon.worker``, is wrapped by :func:`serve_task`. Worker lifetime, reuse, idle reaping (the executor closes
-workers idle for a minute) and the protocol are pyspark's.
+runs, ``pyspark.daemon.worker``, is wrapped by :func:`serve_task`. Worker lifetime, reuse,
+idle reaping (the executor closes workers idle for a minute) and the protocol are pyspark's.
 
 The daemon starts before any task has put ``--py-files`` on ``sys.path``: Spark must find
 this module through the executor Python's own path, and it imports only pyspark and the
