@@ -111,21 +111,7 @@ def statsmodels_logit(X, y, method):
 
 def coefficient_table(result):
     """Per coefficient (estimate, std_error, z, p, ci_low, ci_high, odds ratio and its CI)."""
-    return np.array(
-        [
-            [
-                c.estimate,
-                c.std_error,
-                c.z,
-                c.p_value,
-                c.ci_low,
-                c.ci_high,
-                c.odds_ratio,
-                *c.odds_ratio_ci,
-            ]
-            for c in result.coefficients
-        ]
-    )
+    return np.array([c.row for c in result.coefficients])
 
 
 def reference_table(ref, alpha):

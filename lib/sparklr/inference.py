@@ -140,6 +140,21 @@ class Coefficient:
     def odds_ratio_ci(self) -> tuple[float, float]:
         return _exp(self.ci_low), _exp(self.ci_high)
 
+    @property
+    def row(self) -> tuple[float, ...]:
+        """estimate, std_error, z, p_value, ci_low, ci_high, odds_ratio and its CI (the CSV's
+        numeric columns, in order)."""
+        return (
+            self.estimate,
+            self.std_error,
+            self.z,
+            self.p_value,
+            self.ci_low,
+            self.ci_high,
+            self.odds_ratio,
+            *self.odds_ratio_ci,
+        )
+
     def to_json(self) -> dict:
         data = {
             "estimate": _number(self.estimate),

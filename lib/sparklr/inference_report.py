@@ -44,17 +44,7 @@ def to_csv(result: InferenceResult) -> str:
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(CSV_COLUMNS)
     for c in result.coefficients:
-        numbers = (
-            c.estimate,
-            c.std_error,
-            c.z,
-            c.p_value,
-            c.ci_low,
-            c.ci_high,
-            c.odds_ratio,
-            *c.odds_ratio_ci,
-        )
-        writer.writerow([c.name, *(_full(x) for x in numbers), c.reason or ""])
+        writer.writerow([c.name, *(_full(x) for x in c.row), c.reason or ""])
     return out.getvalue()
 
 
