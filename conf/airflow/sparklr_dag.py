@@ -18,6 +18,13 @@ task runs:
     sparklr_features     feature columns as a TOML list, e.g. ["x0", "x1"] (default [] = every
                          numeric column except the label)
     sparklr_py_files     e.g. <sparklr_home>/dist/sparklr.zip on a cluster ("" = none)
+    sparklr_warm_start   "true" (default) or "false": start from the previous model (below)
+
+Warm start: each day's training starts from the model of the previous successful DAG run,
+``<output_root>/<that run's ds>/model`` (``train.init_model``; Airflow's
+``prev_data_interval_start_success``), and from θ⁰ as configured when there is none (the first
+run). Its features must be the day's: after changing ``sparklr_features``, set
+``sparklr_warm_start = false`` for one run (a mismatch is exit 2, not retried).
 
 The Spark master comes from the ``spark_default`` connection, e.g.
 ``AIRFLOW_CONN_SPARK_DEFAULT='{"conn_type": "spark", "host": "yarn"}'``.
@@ -85,8 +92,16 @@ def var(name: str, default: str) -> str:
 
 
 HOME = var("sparklr_home", DEFAULT_HOME)
+OUTPUT_ROOT = var("sparklr_output_root", DEFAULT_HOME + "/out/airflow")
 #: This run's own directory: a re-run of the same logical date writes here and nowhere else.
-RUN_DIR = var("sparklr_output_root", DEFAULT_HOME + "/out/airflow") + "/{{ ds }}"
+RUN_DIR = OUTPUT_ROOT + "/{{ ds }}"
+#: The previous successful run's model directory, or "" (no warm start) when there is none.
+PREVIOUS_MODEL = (
+    "{% if prev_data_interval_start_success and "
+    "var.value.get('sparklr_warm_start', 'true') == 'true' %}"
+    + OUTPUT_ROOT
+    + "/{{ prev_data_interval_start_success.strftime('%Y-%m-%d') }}/model{% endif %}"
+)
 #: What both tasks pass to spark-submit besides the application.
 SUBMIT = {
     "conn_id": "spark_default",
@@ -126,6 +141,8 @@ with DAG(
             "output.path=" + RUN_DIR + "/model",
             "--set",
             "output.overwrite=true",
+            "--set",
+            "train.init_model=" + PREVIOUS_MODEL,
         ],
         execution_timeout=timedelta(hours=4),
         **SUBMIT,

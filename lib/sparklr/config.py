@@ -106,6 +106,9 @@ class TrainSection:
     class_weight: str = "none"
     #: "seed" (b⁰ = 0) or "log_odds" (b⁰ = log(m₁/m₀)); w⁰ from train.seed in both.
     init: str = "seed"
+    #: Warm start: a model directory or model.json whose coefficients (matched by feature name)
+    #: are θ⁰, overriding init and seed; "" = none (sparklr.tuning.warm_start).
+    init_model: str = ""
     #: lbfgs: number of (s, y) correction pairs kept (the optimizers' default).
     lbfgs_memory: int = LBFGS_MEMORY
     #: Standard errors at the optimum: "auto" (Fisher for an unpenalized fit without class

@@ -178,3 +178,48 @@ def test_only_infrastructure_failures_are_retried(airflow_bin, airflow_env):
     results = json.loads(line.removeprefix("RESULT "))
     assert results["config"].startswith("no-retry: sparklr exited with 2"), results
     assert results["infrastructure"] == "retry: 6", results
+
+
+RENDER_PROBE = """
+import importlib.util, json, sys
+from datetime import UTC, datetime
+spec = importlib.util.spec_from_file_location("sparklr_dag", sys.argv[1])
+dag_module = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(dag_module)
+
+class Variables:
+    def __init__(self, values): self.values = values
+    def get(self, name, default=None): return self.values.get(name, default)
+
+task = dag_module.dag.get_task("train")
+results = {}
+for name, previous, values in [
+    ("first", None, {}),
+    ("next", datetime(2026, 11, 1, tzinfo=UTC), {"sparklr_output_root": "/runs"}),
+    ("off", datetime(2026, 11, 1, tzinfo=UTC), {"sparklr_warm_start": "false"}),
+]:
+    context = {"ds": "2026-11-02", "prev_data_interval_start_success": previous,
+               "var": {"value": Variables(values)}}
+    args = task.render_template(task.application_args, context)
+    results[name] = [a for a in args if a.startswith("train.init_model=")]
+print("RESULT " + json.dumps(results))
+"""
+
+
+def test_each_day_warm_starts_from_the_previous_successful_days_model(airflow_bin, tmp_path):
+    """The train task's rendered --set train.init_model: empty on the first run, the previous
+    successful run's model directory after one, empty when sparklr_warm_start is false."""
+    proc = _run(
+        [str(airflow_bin / "python"), "-c", RENDER_PROBE, str(DAG_FILE)],
+        dict(os.environ, AIRFLOW_HOME=str(tmp_path)),
+        RUN_TIMEOUT,
+        tmp_path / "render-probe.log",
+    )
+    assert proc.returncode == 0, _tail(proc.stdout + proc.stderr)
+    line = next(ln for ln in proc.stdout.splitlines() if ln.startswith("RESULT "))
+    results = json.loads(line.removeprefix("RESULT "))
+    assert results == {
+        "first": ["train.init_model="],
+        "next": ["train.init_model=/runs/2026-11-01/model"],
+        "off": ["train.init_model="],
+    }, results

@@ -88,3 +88,37 @@ def test_one_spark_gd_step_equals_one_numpy_step(spark, parquet_dataset, tmp_pat
     w_next[3] = 0.0
     np.testing.assert_allclose(model.coefficients, w_next, rtol=1e-12, atol=1e-15)
     assert model.intercept == pytest.approx(b_next, rel=1e-12)
+
+
+def test_warm_start_from_a_model_dir_converges_sooner_to_the_same_optimum(
+    spark, parquet_dataset, tmp_path
+):
+    path, _, _ = parquet_dataset
+    cold = train(config_for(path, tmp_path / "cold", "train.optimizer=lbfgs"))
+    coarse = train(config_for(path, tmp_path / "coarse", "train.tol=1e-3"))
+    warm = train(
+        config_for(
+            path,
+            tmp_path / "warm",
+            "train.optimizer=lbfgs",
+            f"train.init_model={tmp_path / 'coarse'}",
+        )
+    )
+    assert cold.state.stop_reason == warm.state.stop_reason == "converged"
+    np.testing.assert_allclose(warm.model.coefficients, cold.model.coefficients, rtol=1e-6)
+    assert warm.model.intercept == pytest.approx(cold.model.intercept, rel=1e-6)
+    assert warm.state.iteration < cold.state.iteration
+    assert coarse.state.iteration > 0
+
+
+def test_a_warm_start_model_with_other_features_fails_with_exit_2(spark, parquet_dataset, tmp_path):
+    from sparklr.errors import ConfigError
+    from sparklr.model import Model
+
+    path, _, _ = parquet_dataset
+    other = tmp_path / "other.json"
+    other.write_text(json.dumps(Model(["a", "b", "z", "k"], np.zeros(4), 0.0).to_json()))
+    with pytest.raises(ConfigError, match="lacks c; it has z") as info:
+        train(config_for(path, tmp_path / "m", f"train.init_model={other}"))
+    assert info.value.exit_code == 2
+    assert not (tmp_path / "m").exists()

@@ -40,6 +40,7 @@ from sparklr.output import (
     staging_path,
 )
 from sparklr.stats import FeatureMoments
+from sparklr.tuning.warm_start import initial_theta
 
 if TYPE_CHECKING:
     from sparklr.spark.blockset import BlockSet
@@ -339,10 +340,15 @@ def _fit(config: Config, loaded: _Loaded, problem: _Problem, staging: Path, resu
 
 
 def _start_state(config, loaded, problem, staging, prints, resume) -> OptimizerState:
-    """θ⁰ (with b⁰ = the log-odds when train.init says so), or the checkpointed state."""
+    """θ⁰ (with b⁰ = the log-odds when train.init says so, or train.init_model's θ), or the
+    checkpointed state."""
     state = checkpoint.initial_state(config, loaded.blocks.n_features, staging, prints, resume)
     if not resume and config.train.init == "log_odds":
         state.theta[-1] = log_odds_intercept(problem.moments, problem.class_weight)
+    if not resume and config.train.init_model:  # warm start (issue 14)
+        state.theta = initial_theta(
+            config.train.init_model, loaded.frames.names, problem.objective.feature_map
+        )
     return state
 
 
