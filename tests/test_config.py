@@ -194,3 +194,30 @@ def test_valid_combinations_load():
     assert (c.train.optimizer, c.train.reg_param) == ("newton", 0.0)
     c = load_config(None, ["data.format=synthetic", "train.momentum=nesterov"])
     assert c.train.momentum == "nesterov" and not c.train.line_search
+
+
+def test_tune_keys_and_init_model_have_the_documented_defaults():
+    c = load_config(None, ["data.format=synthetic"])
+    assert (c.tune.reg_params, c.tune.path, c.tune.path_ratio) == ([], 0, 1e-4)
+    assert c.train.init_model == ""
+    c = load_config(None, ["data.format=synthetic", "tune.reg_params=[1, 0.1]"])
+    assert c.tune.reg_params == [1.0, 0.1]
+
+
+@pytest.mark.parametrize(
+    ("override", "key"),
+    [
+        (["tune.path=1"], "tune.path"),
+        (["tune.path=-2"], "tune.path"),
+        (["tune.path=5", "tune.reg_params=[0.1]"], "tune.path"),
+        (["tune.reg_params=[0.1, -1]"], "tune.reg_params"),
+        (["tune.reg_params=[inf]"], "tune.reg_params"),
+        (["tune.reg_params=0.1"], "tune.reg_params"),
+        (["tune.path_ratio=1"], "tune.path_ratio"),
+        (["tune.path_ratio=0"], "tune.path_ratio"),
+        (["tune.folds=5"], "tune.folds"),
+    ],
+)
+def test_bad_tune_values_name_the_key(override, key):
+    with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
+        load_config(None, ["data.format=synthetic", *override])

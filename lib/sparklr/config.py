@@ -129,11 +129,23 @@ class OutputSection:
 
 
 @dataclass(frozen=True)
+class TuneSection:
+    """The regularization path (sparklr.tuning.path), written beside the model."""
+
+    #: Explicit λ values of the path (fitted in decreasing order); [] = none or tune.path.
+    reg_params: list[float] = field(default_factory=list)
+    #: Or N ≥ 2 values geometric from λ_max down to path_ratio · λ_max; 0 = no path.
+    path: int = 0
+    path_ratio: float = 1e-4
+
+
+@dataclass(frozen=True)
 class Config:
     spark: SparkSection = field(default_factory=SparkSection)
     data: DataSection = field(default_factory=DataSection)
     train: TrainSection = field(default_factory=TrainSection)
     output: OutputSection = field(default_factory=OutputSection)
+    tune: TuneSection = field(default_factory=TuneSection)
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -346,7 +358,16 @@ def validate(config: Config) -> None:
     )
     _require(t.log_every >= 0, "train.log_every", f"must be ≥ 0, got {t.log_every}")
     _validate_objective(config)
+    _validate_tune(config.tune)
     _require(bool(config.output.path), "output.path", "must be set")
+
+
+def _validate_tune(u: TuneSection) -> None:
+    bad = [v for v in u.reg_params if not 0 <= v < float("inf")]
+    _require(not bad, "tune.reg_params", f"must be finite numbers ≥ 0, got {bad}")
+    _require(u.path == 0 or u.path >= 2, "tune.path", f"must be 0 or ≥ 2, got {u.path}")
+    _require(not (u.path and u.reg_params), "tune.path", "and tune.reg_params cannot both be set")
+    _require(0 < u.path_ratio < 1, "tune.path_ratio", f"must be in (0, 1), got {u.path_ratio}")
 
 
 def _validate_objective(config: Config) -> None:

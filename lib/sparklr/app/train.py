@@ -23,6 +23,7 @@ from sparklr.app import checkpoint
 from sparklr.app.common import default_config_path, parse_command_line, run_job
 from sparklr.app.measure import measure_inference, measure_metrics
 from sparklr.app.model_dir import write_model_dir
+from sparklr.app.tune import write_path
 from sparklr.config import Config, load_config
 from sparklr.inference import InferenceResult
 from sparklr.logs import ProgressLog
@@ -153,6 +154,7 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
             spark = build_session(s.master, s.app_name, s.log_level, s.conf)
             loaded = _load(spark, config)
             problem = _objective(config, loaded)
+            write_path(config, problem, loaded.frames.names, staging)  # [tune] (issue 14)
             fit = _fit(config, loaded, problem, staging, resume)
             model = _model(config, loaded, problem, fit)
             histograms = measure_metrics(config, loaded.blocks, loaded.frames.validation, model)
