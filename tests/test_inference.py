@@ -381,3 +381,33 @@ def test_a_feature_named_like_the_intercept_is_refused():
     X, y, _ = spector()
     with pytest.raises(DataError, match=r"feature column '\(intercept\)' clashes"):
         run(fit(X, y), "fisher", ["GPA", INTERCEPT, "PSI"])
+
+
+def test_inference_without_intercept_has_no_intercept_row_and_matches_statsmodels():
+    sm = pytest.importorskip("statsmodels.api")
+    from sparklr import optimizers
+    from sparklr.in_memory import InMemorySource
+    from sparklr.inference import infer_at
+    from sparklr.objective import FeatureMap, LogisticObjective
+    from sparklr.optimizers import OptimizerOptions, OptimizerState, StopRule
+
+    from tests.conftest import make_logistic_data
+
+    X, y, _, _ = make_logistic_data(600, 2, seed=8, offset=0.5)
+    source = InMemorySource((X, y))
+    fmap = FeatureMap.from_moments(source.moments(), True, center=False)
+    objective = LogisticObjective(source, fmap, fit_intercept=False)
+    state = optimizers.get("newton")(
+        objective,
+        OptimizerState(0, np.zeros(3)),
+        options=OptimizerOptions(),
+        stop=StopRule(50, 1e-12),
+    )
+    result = infer_at("fisher", objective, state.theta, positives=y.sum(), feature_names=["a", "b"])
+    assert [c.name for c in result.coefficients] == ["a", "b"]
+    assert result.covariance.shape == (2, 2) and result.df_model == 2
+    reference = sm.Logit(y, X).fit(disp=0, tol=1e-12)
+    np.testing.assert_allclose(
+        [c.estimate for c in result.coefficients], reference.params, rtol=1e-8
+    )
+    np.testing.assert_allclose([c.std_error for c in result.coefficients], reference.bse, rtol=1e-7)

@@ -75,3 +75,43 @@ def test_hessian_matches_finite_differences_of_the_gradient(logistic_data):
         e[j] = h
         column = (objective.evaluate(theta + e).grad - objective.evaluate(theta - e).grad) / (2 * h)
         np.testing.assert_allclose(H[:, j], column, rtol=1e-5, atol=1e-8)
+
+
+def _no_intercept_objective(X, y, standardize, reg_param=0.0):
+    source = InMemorySource((X, y))
+    fmap = FeatureMap.from_moments(source.moments(), standardize, center=False)
+    return LogisticObjective(source, fmap, reg_param=reg_param, fit_intercept=False)
+
+
+def test_without_intercept_b_is_pinned_and_features_are_not_centred():
+    X, y, _, _ = make_logistic_data(300, 3, seed=5, offset=2.0)
+    objective = _no_intercept_objective(X, y, standardize=True)
+    assert np.all(objective.feature_map.shift == 0) and np.all(objective.feature_map.scale != 1)
+    e = objective.evaluate(np.array([0.2, -0.1, 0.3, 0.0]), hessian=True)
+    assert e.grad[-1] == 0.0
+    assert np.all(e.hessian[-1] == 0) and np.all(e.hessian[:, -1] == 0)
+    with pytest.raises(ValueError, match="b̃"):
+        objective.evaluate(np.array([0.2, -0.1, 0.3, 0.5]))
+
+
+@pytest.mark.parametrize("optimizer", ["gd", "lbfgs", "newton"])
+def test_every_optimizer_without_intercept_reaches_scikit_learns_optimum(optimizer):
+    from sklearn.linear_model import LogisticRegression as SkLogisticRegression
+    from sparklr import optimizers
+    from sparklr.optimizers import OptimizerOptions, OptimizerState, StopRule
+
+    X, y, _, _ = make_logistic_data(400, 3, seed=6, offset=1.0)
+    lam = 0.01
+    objective = _no_intercept_objective(X, y, standardize=False, reg_param=lam)
+    rate = 1.0 / objective.lipschitz(objective.source.moments())
+    state = optimizers.get(optimizer)(
+        objective,
+        OptimizerState(0, np.zeros(4)),
+        options=OptimizerOptions(learning_rate=rate),
+        stop=StopRule(100_000, 1e-11),
+    )
+    assert state.stop_reason == "converged" and state.theta[-1] == 0.0
+    reference = SkLogisticRegression(
+        C=1.0 / (lam * len(y)), fit_intercept=False, tol=1e-14, max_iter=10_000
+    ).fit(X, y)
+    np.testing.assert_allclose(state.theta[:-1], reference.coef_.ravel(), rtol=1e-7)

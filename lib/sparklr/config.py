@@ -87,6 +87,9 @@ class TrainSection:
     #: Stop when ‖∇J‖₂ (training coordinates) ≤ tol.
     tol: float = 1e-6
     standardize: bool = True
+    #: Fit the intercept b (MLlib's fitIntercept); false: z = wᵀx, b = 0 and the features are
+    #: scaled but never centred.
+    fit_intercept: bool = True
     #: Seed of w⁰ ~ init_scale · N(0, 1).
     seed: int = 0
     init_scale: float = 0.01
@@ -104,7 +107,8 @@ class TrainSection:
     elastic_net: float = 0.0
     #: "none", or "balanced": class k weighted by W / (2 W_k).
     class_weight: str = "none"
-    #: "seed" (b⁰ = 0) or "log_odds" (b⁰ = log(m₁/m₀)); w⁰ from train.seed in both.
+    #: "seed" (b⁰ = 0) or "log_odds" (b⁰ = log(m₁/m₀); b⁰ = 0 without fit_intercept); w⁰ from
+    #: train.seed in both.
     init: str = "seed"
     #: Warm start: a model directory or model.json whose coefficients (matched by feature name)
     #: are θ⁰, overriding init and seed; "" = none (sparklr.tuning.warm_start).
@@ -289,7 +293,22 @@ def _require(ok: bool, key: str, message: str) -> None:
 
 def validate(config: Config) -> None:
     """Range and choice checks that types alone do not express."""
-    d, t, s = config.data, config.train, config.data.synthetic
+    _validate_source(config)
+    validate_fit(config)
+    _require(bool(config.output.path), "output.path", "must be set")
+
+
+def build_fit_config(raw: dict[str, Any]) -> Config:
+    """A Config from a ``{section: {key: value}}`` table (the Python API's params), typed and
+    checked by :func:`validate_fit` only: the data come as a DataFrame, nothing is written."""
+    config = _build(Config, raw, "")
+    validate_fit(config)
+    return config
+
+
+def _validate_source(config: Config) -> None:
+    """Where the data come from: data.format, data.path, the validation set, synthetic.*."""
+    d, s = config.data, config.data.synthetic
     _require(
         d.format in ("parquet", "csv", "synthetic"),
         "data.format",
@@ -300,21 +319,6 @@ def validate(config: Config) -> None:
         "data.path",
         'must be set (or use data.format = "synthetic")',
     )
-    _require(bool(d.label), "data.label", "must name the label column")
-    _require(d.partitions >= 0, "data.partitions", f"must be ≥ 0, got {d.partitions}")
-    _require(
-        d.dtype in ("float64", "float32"),
-        "data.dtype",
-        f"must be float64 or float32, got {d.dtype!r}",
-    )
-    _require(
-        d.reader in ("auto", "pyarrow", "spark"),
-        "data.reader",
-        f"must be auto, pyarrow or spark, got {d.reader!r}",
-    )
-    dupes = sorted({f for f in d.features if d.features.count(f) > 1})
-    _require(not dupes, "data.features", f"lists {', '.join(dupes)} more than once")
-    _require(d.label not in d.features, "data.features", f"contains the label column {d.label!r}")
     _require(
         0.0 <= d.validation_fraction < 1.0,
         "data.validation_fraction",
@@ -333,6 +337,26 @@ def validate(config: Config) -> None:
     _require(s.rows > 0, "data.synthetic.rows", f"must be > 0, got {s.rows}")
     _require(s.features > 0, "data.synthetic.features", f"must be > 0, got {s.features}")
     _require(s.partitions > 0, "data.synthetic.partitions", f"must be > 0, got {s.partitions}")
+
+
+def validate_fit(config: Config) -> None:
+    """What a fit needs whatever the source: the columns, the blocks and every train.* key."""
+    d, t = config.data, config.train
+    _require(bool(d.label), "data.label", "must name the label column")
+    _require(d.partitions >= 0, "data.partitions", f"must be ≥ 0, got {d.partitions}")
+    _require(
+        d.dtype in ("float64", "float32"),
+        "data.dtype",
+        f"must be float64 or float32, got {d.dtype!r}",
+    )
+    _require(
+        d.reader in ("auto", "pyarrow", "spark"),
+        "data.reader",
+        f"must be auto, pyarrow or spark, got {d.reader!r}",
+    )
+    dupes = sorted({f for f in d.features if d.features.count(f) > 1})
+    _require(not dupes, "data.features", f"lists {', '.join(dupes)} more than once")
+    _require(d.label not in d.features, "data.features", f"contains the label column {d.label!r}")
     _require(
         t.optimizer in OPTIMIZERS,
         "train.optimizer",
@@ -359,7 +383,6 @@ def validate(config: Config) -> None:
     _require(t.log_every >= 0, "train.log_every", f"must be ≥ 0, got {t.log_every}")
     _validate_objective(config)
     _validate_tune(config.tune)
-    _require(bool(config.output.path), "output.path", "must be set")
 
 
 def _validate_tune(u: TuneSection) -> None:

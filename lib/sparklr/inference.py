@@ -25,6 +25,10 @@ a coefficient whose column is constant or collinear (to a documented tolerance) 
 estimable**: null values and the reason, never a huge number. The kept coefficients are then
 those of the model without the dropped columns.
 
+Without an intercept (``fit_intercept = false``, b pinned at 0) nothing is profiled out, the
+table and the covariance have no intercept row, and df_model = k (as statsmodels without a
+constant); ℓ₀ stays the intercept-only fit's (statsmodels' llnull).
+
 Statistics. Each estimable coefficient β with standard error se = √Cov_jj gets z = β / se,
 p = erfc(|z| / √2) (two-sided, normal), CI = β ± q se with q = Φ⁻¹(1 − (1 − level)/2), odds
 ratio e^β with CI e^CI. With k estimable coefficients (intercept included), m₁ = Σ v y,
@@ -185,6 +189,8 @@ class InferenceResult:
     nobs: float
     #: The optimizer's stop reason; anything but "converged" is flagged next to the table.
     stop_reason: str | None = None
+    #: Whether b was fitted (False: no intercept row, df_model = k).
+    intercept: bool = True
 
     @property
     def n_estimable(self) -> int:
@@ -215,7 +221,7 @@ class InferenceResult:
 
     @property
     def df_model(self) -> int:
-        return self.n_estimable - 1
+        return self.n_estimable - int(self.intercept)
 
     @property
     def df_residual(self) -> float:
@@ -287,6 +293,7 @@ def infer_at(
         meat=meat,
         ci_level=ci_level,
         stop_reason=stop_reason,
+        fit_intercept=objective.fit_intercept,
     )
 
 
@@ -303,6 +310,7 @@ def infer(
     meat: np.ndarray | None = None,
     ci_level: float = 0.95,
     stop_reason: str | None = None,
+    fit_intercept: bool = True,
 ) -> InferenceResult:
     """Inference at θ̃ = ``theta`` (training coordinates; see module docstring).
 
@@ -312,7 +320,7 @@ def infer(
     """
     names = _check(method, theta, information, meat, feature_names, ci_level)
     info = np.asarray(information, dtype=np.float64)
-    fisher, reasons = invert_information(info, feature_map)
+    fisher, reasons = invert_information(info, feature_map, intercept=fit_intercept)
     cov_t = fisher if method == "fisher" else fisher @ np.asarray(meat) @ fisher
     dropped = sorted(reasons)
     B = fisher @ info[:, dropped]  # x̃_D ≈ [x̃; 1]_E B: the kept columns that span the dropped
@@ -321,6 +329,8 @@ def infer(
     estimates = np.append(w, b)
     cov = _to_original_scale(cov_t, feature_map)
     cov[dropped, :] = cov[:, dropped] = np.nan
+    if not fit_intercept:
+        names, cov = names[:-1], cov[:-1, :-1]
     q = NormalDist().inv_cdf(0.5 + ci_level / 2.0)
     coefficients = [
         _coefficient(name, estimates[j], cov[j, j], q, reasons.get(j))
@@ -335,6 +345,7 @@ def infer(
         null_log_likelihood=_null_log_likelihood(count, positives),
         nobs=float(count),
         stop_reason=stop_reason,
+        intercept=fit_intercept,
     )
 
 

@@ -45,12 +45,22 @@ TOLERANCE = 1e-10
 BLOCK = 64
 
 
-def invert_information(info: np.ndarray, fm: FeatureMap) -> tuple[np.ndarray, dict[int, str]]:
-    """Ĩ⁻¹ on the estimable coordinates (zero elsewhere) and {index: reason} for the others."""
+def invert_information(
+    info: np.ndarray, fm: FeatureMap, *, intercept: bool = True
+) -> tuple[np.ndarray, dict[int, str]]:
+    """Ĩ⁻¹ on the estimable coordinates (zero elsewhere) and {index: reason} for the others.
+
+    Without an ``intercept`` (b pinned at 0) there is nothing to profile out: S = Ĩ_ww, and
+    the b row and column of Ĩ⁻¹ are 0."""
     n = len(info) - 1
     inverse = np.zeros_like(info)
     h_bb, h_wb = info[n, n], info[:n, n]
-    if not h_bb > 0:
+    if not intercept:
+        h_bb, h_wb = 1.0, np.zeros(n)  # S = Ĩ_ww; g = 0
+        info = info.copy()
+        info[:n, n] = info[n, :n] = 0.0
+        info[n, n] = 0.0
+    if intercept and not h_bb > 0:
         reason = "no information: a(1 − a) = 0 for every sample"
         return inverse, dict.fromkeys(range(n + 1), reason)
     S = info[:n, :n] - np.outer(h_wb, h_wb) / h_bb
@@ -65,7 +75,8 @@ def invert_information(info: np.ndarray, fm: FeatureMap) -> tuple[np.ndarray, di
     S_inv_g = S_inv @ g
     inverse[np.ix_(kept, kept)] = S_inv
     inverse[kept, n] = inverse[n, kept] = -S_inv_g
-    inverse[n, n] = 1.0 / h_bb + g @ S_inv_g
+    if intercept:
+        inverse[n, n] = 1.0 / h_bb + g @ S_inv_g
     return inverse, reasons
 
 

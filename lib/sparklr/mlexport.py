@@ -186,6 +186,7 @@ def spark_ml_metadata(
     threshold: float = 0.5,
     uid: str | None = None,
     spark_version: str | None = None,
+    fit_intercept: bool = True,
 ) -> dict:
     """The ``metadata/part-00000`` record of the exported model."""
     return {
@@ -197,7 +198,7 @@ def spark_ml_metadata(
             "featuresCol": features_col,
             "labelCol": model.label,
             "threshold": float(threshold),
-            "fitIntercept": True,
+            "fitIntercept": bool(fit_intercept),
             "regParam": 0.0,
             "elasticNetParam": 0.0,
             "family": "binomial",
@@ -213,6 +214,7 @@ def write_spark_ml(
     features_col: str = "features",
     threshold: float = 0.5,
     overwrite: bool = False,
+    fit_intercept: bool = True,
 ) -> Path:
     """Write ``model`` to ``path`` as a Spark ML LogisticRegressionModel; see the module doc.
 
@@ -235,7 +237,11 @@ def write_spark_ml(
         (tmp / "metadata").mkdir(parents=True)
         (tmp / "data").mkdir()
         meta = spark_ml_metadata(
-            model, features_col=features_col, threshold=threshold, spark_version=version
+            model,
+            features_col=features_col,
+            threshold=threshold,
+            spark_version=version,
+            fit_intercept=fit_intercept,
         )
         (tmp / "metadata" / "part-00000").write_text(json.dumps(meta) + "\n")
         (tmp / "metadata" / "_SUCCESS").write_bytes(b"")

@@ -7,6 +7,11 @@ features the model is trained on, x̃ = s ⊙ (x − c):
 * ``standardize = true``: c = μ, s_j = 1/σ_j (training on standardized features, as MLlib);
 * ``standardize = false``: c = 0, s_j = 1 (the seed's raw features).
 
+Without an intercept (``fit_intercept = false``) the model is z = wᵀx: b̃ stays in θ (so every
+optimizer, the checkpoints and inference keep one layout) but is pinned at 0 — its gradient
+and its Hessian row and column are zeroed, so no step moves it — and the features are never
+centred (c = 0, only s_j = 1/σ_j when standardizing, as MLlib), hence b = b̃ − wᵀc = 0.
+
 A constant feature (σ_j = 0) gets s_j = 0 in both cases, so its coefficient is 0. Because
 z = w̃ᵀx̃ + b̃ = wᵀx + b with
 
@@ -68,12 +73,16 @@ class FeatureMap:
         return cls(np.zeros(n_features), np.ones(n_features))
 
     @classmethod
-    def from_moments(cls, moments: FeatureMoments, standardize: bool) -> FeatureMap:
+    def from_moments(
+        cls, moments: FeatureMoments, standardize: bool, *, center: bool = True
+    ) -> FeatureMap:
+        """c = μ (0 unless ``center``) and s = 1/σ when ``standardize``; else c = 0, s = 1."""
         std = moments.std
         constant = ~(std > 0)
         if standardize:
             scale = np.where(constant, 0.0, 1.0 / np.where(constant, 1.0, std))
-            return cls(moments.mean.copy(), scale)
+            shift = moments.mean.copy() if center else np.zeros_like(std)
+            return cls(shift, scale)
         return cls(np.zeros_like(std), np.where(constant, 0.0, 1.0))
 
     @property
@@ -176,7 +185,8 @@ class LogisticObjective:
     """J(θ) of the module docstring over all the data a :class:`SumsSource` holds.
 
     One :meth:`evaluate` is one pass over the data: loss, gradient (and Hessian on request)
-    come from the same pass.
+    come from the same pass. With ``fit_intercept = False`` b̃ is pinned at 0 (module
+    docstring): θ must have b̃ = 0, and ∂J/∂b̃ and the b̃ row/column of ∇²J are 0.
     """
 
     def __init__(
@@ -187,6 +197,7 @@ class LogisticObjective:
         reg_param: float = 0.0,
         elastic_net: float = 0.0,
         class_weight: tuple[float, float] | None = None,
+        fit_intercept: bool = True,
     ):
         self.source = source
         self.n_features = source.n_features
@@ -196,6 +207,9 @@ class LogisticObjective:
         self.class_weight = (
             None if class_weight is None else (float(class_weight[0]), float(class_weight[1]))
         )
+        self.fit_intercept = bool(fit_intercept)
+        if not self.fit_intercept and np.any(self.feature_map.shift != 0):
+            raise ValueError("without an intercept the feature map must not centre (c = 0)")
         self.evaluations = 0
 
     @property
@@ -213,6 +227,8 @@ class LogisticObjective:
         return self.reg_param * self.elastic_net
 
     def evaluate(self, theta: np.ndarray, *, hessian: bool = False) -> Evaluation:
+        if not self.fit_intercept and theta[-1] != 0:
+            raise ValueError(f"fit_intercept is false but θ has b̃ = {theta[-1]!r}")
         w, b = self.feature_map.to_raw(theta)
         if self.class_weight is None:
             sums = self.source.sums(w, b, hessian=hessian)
@@ -231,6 +247,10 @@ class LogisticObjective:
             H = self.feature_map.hessian(sums) / m
             idx = np.arange(self.n_features)
             H[idx, idx] += self.l2
+        if not self.fit_intercept:
+            grad[-1] = 0.0
+            if H is not None:
+                H[-1, :] = H[:, -1] = 0.0
         return Evaluation(
             theta.copy(), float(loss), grad, H, m, sums.rows, sums.correct / m, self.l1
         )

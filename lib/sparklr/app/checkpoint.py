@@ -19,8 +19,7 @@ import logging
 from collections.abc import Iterator
 from pathlib import Path
 
-import numpy as np
-
+from sparklr.app.fit import seeded_state
 from sparklr.config import Config
 from sparklr.errors import ConfigError, DataError, DivergenceError, OutputError
 from sparklr.optimizers import OptimizerState
@@ -60,9 +59,7 @@ def initial_state(
     w⁰ ~ init_scale · N(0, 1) seeded by ``train.seed``."""
     if resume:
         return read_checkpoint(staging, fingerprints)
-    rng = np.random.default_rng(config.train.seed)
-    w0 = config.train.init_scale * rng.standard_normal(n_features)
-    return OptimizerState(iteration=0, theta=np.append(w0, 0.0))
+    return seeded_state(config.train, n_features)
 
 
 def read_checkpoint(staging: Path, fingerprints: dict) -> OptimizerState:

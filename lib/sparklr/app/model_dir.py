@@ -49,7 +49,12 @@ def write_model_dir(
     if config.output.spark_ml:
         from sparklr.mlexport import write_spark_ml
 
-        write_spark_ml(model, staging / SPARK_ML_DIR, overwrite=True)
+        write_spark_ml(
+            model,
+            staging / SPARK_ML_DIR,
+            overwrite=True,
+            fit_intercept=config.train.fit_intercept,
+        )
     if inference is not None:
         (staging / "coefficients.csv").write_text(inference.to_csv())
     if config.output.report:

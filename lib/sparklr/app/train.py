@@ -11,16 +11,13 @@ from __future__ import annotations
 import argparse
 import dataclasses
 import logging
-import platform
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-import sparklr
-from sparklr import optimizers
 from sparklr.app import checkpoint
 from sparklr.app.common import default_config_path, parse_command_line, run_job
+from sparklr.app.fit import Fit, Problem, fitted_model, make_problem, run_optimizer, with_log_odds
 from sparklr.app.measure import measure_inference, measure_metrics
 from sparklr.app.model_dir import write_model_dir
 from sparklr.app.tune import write_path
@@ -28,19 +25,12 @@ from sparklr.config import Config, load_config
 from sparklr.inference import InferenceResult
 from sparklr.logs import ProgressLog
 from sparklr.model import Model
-from sparklr.objective import (
-    FeatureMap,
-    LogisticObjective,
-    balanced_class_weight,
-    log_odds_intercept,
-)
-from sparklr.optimizers import OptimizerOptions, OptimizerState, StopRule
+from sparklr.optimizers import OptimizerState
 from sparklr.output import (
     check_output_target,
     open_staging,
     staging_path,
 )
-from sparklr.stats import FeatureMoments
 from sparklr.tuning.warm_start import initial_theta
 
 if TYPE_CHECKING:
@@ -153,10 +143,10 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
             s = config.spark
             spark = build_session(s.master, s.app_name, s.log_level, s.conf)
             loaded = _load(spark, config)
-            problem = _objective(config, loaded)
+            problem = make_problem(loaded.blocks, loaded.frames.names, config.train)
             write_path(config, problem, loaded.frames.names, staging)  # [tune] (issue 14)
             fit = _fit(config, loaded, problem, staging, resume)
-            model = _model(config, loaded, problem, fit)
+            model = fitted_model(config, loaded.blocks, loaded.frames.names, problem, fit)
             histograms = measure_metrics(config, loaded.blocks, loaded.frames.validation, model)
             inference = measure_inference(
                 config, problem.objective, fit.state, problem.moments, model
@@ -188,27 +178,6 @@ class _Loaded:
     frames: Frames
     blocks: BlockSet
     seconds: float
-
-
-@dataclasses.dataclass
-class _Problem:
-    """Objective → fit: J, the moments that standardize it, constant features, α."""
-
-    objective: LogisticObjective
-    moments: FeatureMoments
-    class_weight: tuple[float, float] | None
-    constant: list[str]
-    learning_rate: float
-
-
-@dataclasses.dataclass
-class _Fit:
-    """Fit → measure: the final optimizer state and the separation verdict."""
-
-    state: OptimizerState
-    seconds: float
-    separation_suspected: bool
-    weight_norm: float
 
 
 def _open_staging(output: Path, config: Config, resume: bool) -> Path:
@@ -275,38 +244,7 @@ def _load(spark, config: Config) -> _Loaded:
     return _Loaded(frames, blocks, seconds)
 
 
-def _objective(config: Config, loaded: _Loaded) -> _Problem:
-    """J over the resident blocks, standardized by their moments (train.standardize), with
-    train.reg_param / elastic_net / class_weight; and the learning rate α."""
-    t = config.train
-    moments = loaded.blocks.moments
-    feature_map = FeatureMap.from_moments(moments, t.standardize)
-    names = loaded.frames.names
-    constant = [n for n, c in zip(names, feature_map.constant_features, strict=True) if c]
-    if constant:
-        log.warning("constant feature(s) get coefficient 0: %s", ", ".join(constant))
-    class_weight = balanced_class_weight(moments) if t.class_weight == "balanced" else None
-    objective = LogisticObjective(
-        loaded.blocks,
-        feature_map,
-        reg_param=t.reg_param,
-        elastic_net=t.elastic_net,
-        class_weight=class_weight,
-    )
-    learning_rate = _learning_rate(config, objective, moments)
-    return _Problem(objective, moments, class_weight, constant, learning_rate)
-
-
-def _learning_rate(config: Config, objective: LogisticObjective, moments) -> float:
-    if config.train.learning_rate == "auto":
-        lipschitz = objective.lipschitz(moments)
-        rate = 1.0 / lipschitz
-        log.info("learning rate auto: 1/L = %.6g (curvature bound L = %.6g)", rate, lipschitz)
-        return rate
-    return float(config.train.learning_rate)
-
-
-def _fit(config: Config, loaded: _Loaded, problem: _Problem, staging: Path, resume: bool) -> _Fit:
+def _fit(config: Config, loaded: _Loaded, problem: Problem, staging: Path, resume: bool) -> Fit:
     """Run train.optimizer from θ⁰ (or the checkpoint), logging progress, checkpointing every
     train.checkpoint_every iterations and at the end, and watching for separation."""
     t = config.train
@@ -320,81 +258,23 @@ def _fit(config: Config, loaded: _Loaded, problem: _Problem, staging: Path, resu
         if every and st.stop_reason is None and st.iteration % every == 0:
             checkpoint.write_checkpoint(staging, st, prints)
 
-    t0 = time.perf_counter()
-    state = optimizers.get(t.optimizer)(
-        problem.objective,
-        state,
-        options=OptimizerOptions(
-            learning_rate=problem.learning_rate,
-            line_search=t.line_search,
-            momentum=t.momentum,
-            lbfgs_memory=t.lbfgs_memory,
-        ),
-        stop=StopRule(t.max_iter, t.tol),
-        callback=on_iteration,
-    )
-    seconds = time.perf_counter() - t0
-    separation = state.separation  # proven / suspected / none (optimizers.separation)
-    if separation.flagged:
-        log.warning("%s", separation.message)
-    checkpoint.write_checkpoint(staging, state, prints)
-    return _Fit(state, seconds, separation.flagged, separation.weight_norm)
+    fit = run_optimizer(t, problem, state, on_iteration)
+    checkpoint.write_checkpoint(staging, fit.state, prints)
+    return fit
 
 
 def _start_state(config, loaded, problem, staging, prints, resume) -> OptimizerState:
     """θ⁰ (with b⁰ = the log-odds when train.init says so, or train.init_model's θ), or the
     checkpointed state."""
     state = checkpoint.initial_state(config, loaded.blocks.n_features, staging, prints, resume)
-    if not resume and config.train.init == "log_odds":
-        state.theta[-1] = log_odds_intercept(problem.moments, problem.class_weight)
-    if not resume and config.train.init_model:  # warm start (issue 14)
+    if resume:
+        return state
+    if config.train.init_model:  # warm start (issue 14)
         state.theta = initial_theta(
             config.train.init_model, loaded.frames.names, problem.objective.feature_map
         )
-    return state
-
-
-def _model(config: Config, loaded: _Loaded, problem: _Problem, fit: _Fit) -> Model:
-    """The fitted θ on the original feature scale, with what model.json records of the run."""
-    import numpy
-    import pyarrow
-    import pyspark
-
-    state, blocks = fit.state, loaded.blocks
-    last = state.history[-1]
-    w, b = problem.objective.feature_map.to_raw(state.theta)
-    metadata = {
-        "iterations": state.iteration,
-        "stop_reason": state.stop_reason,
-        "final_loss": last.loss,
-        "final_grad_norm": last.grad_norm,
-        "training_accuracy": last.accuracy,
-        "learning_rate": problem.learning_rate,
-        "rows": blocks.rows,
-        "dropped_rows": blocks.dropped,
-        "partitions": blocks.partitions,
-        "constant_features": problem.constant,
-        "config": config.to_dict(),
-        "data_fingerprint": blocks.fingerprint(),
-        "block_locations": blocks.locations(),
-        "versions": {
-            "sparklr": sparklr.__version__,
-            "pyspark": pyspark.__version__,
-            "numpy": numpy.__version__,
-            "pyarrow": pyarrow.__version__,
-            "python": platform.python_version(),
-        },
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "separation_suspected": fit.separation_suspected,
-        "weight_norm": fit.weight_norm,
-    }
-    return Model(
-        feature_names=loaded.frames.names,
-        coefficients=w,
-        intercept=b,
-        label=config.data.label,
-        metadata=metadata,
-    )
+        return state
+    return with_log_odds(config.train, problem, state)
 
 
 __all__ = ["TrainResult", "main", "train"]

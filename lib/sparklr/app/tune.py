@@ -21,14 +21,15 @@ from __future__ import annotations
 import csv
 import io
 import logging
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 
-from sparklr import optimizers
+from sparklr.app.fit import Problem, run_optimizer
 from sparklr.config import Config
 from sparklr.objective import LogisticObjective, log_odds_intercept
-from sparklr.optimizers import OptimizerOptions, OptimizerState, StopRule
+from sparklr.optimizers import OptimizerState
 from sparklr.output import write_json_atomic
 from sparklr.tuning.path import PathPoint, fit_path, geometric_path, lambda_max, null_theta
 
@@ -37,34 +38,38 @@ log = logging.getLogger("sparklr.train")
 PATH_JSON, PATH_CSV, PATH_PNG = "path.json", "path.csv", "path.png"
 
 
-def write_path(config: Config, problem, names: list[str], staging: Path) -> list[PathPoint]:
+def write_path(
+    config: Config, problem: Problem, names: list[str], staging: Path
+) -> list[PathPoint]:
     """Fit and write the path of the module docstring; [] when [tune] asks for none.
     ``problem`` is the training job's objective step (objective, moments, class weight)."""
     u = config.tune
     if not (u.path or u.reg_params):
         return []
     objective = problem.objective
-    b0 = log_odds_intercept(problem.moments, problem.class_weight)
+    b0 = (
+        log_odds_intercept(problem.moments, problem.class_weight)
+        if config.train.fit_intercept
+        else 0.0
+    )
     top = lambda_max(objective, b0)
     lambdas = geometric_path(top, u.path, u.path_ratio) if u.path else u.reg_params
     log.info("path: %d values of λ from %.6g (λ_max = %.6g)", len(lambdas), max(lambdas), top)
-    points = fit_path(
-        objective, lambdas, _fitter(config, problem.moments), null_theta(len(names), b0)
-    )
+    points = fit_path(objective, lambdas, _fitter(config, problem), null_theta(len(names), b0))
     _write_files(staging, objective, names, top, points)
     return points
 
 
-def _fitter(config: Config, moments):
-    """(objective at λ, start) → converged state, as train.* configure the optimizer."""
+def _fitter(config: Config, problem: Problem):
+    """(objective at λ, start) → converged state, as train.* configure the optimizer (the
+    shared :func:`~sparklr.app.fit.run_optimizer`; α = 1/L is recomputed at each λ)."""
     t = config.train
-    run = optimizers.get(t.optimizer)
 
     def fit(objective: LogisticObjective, state: OptimizerState) -> OptimizerState:
         rate = t.learning_rate
-        rate = 1.0 / objective.lipschitz(moments) if rate == "auto" else float(rate)
-        options = OptimizerOptions(rate, t.line_search, t.momentum, t.lbfgs_memory)
-        state = run(objective, state, options=options, stop=StopRule(t.max_iter, t.tol))
+        rate = 1.0 / objective.lipschitz(problem.moments) if rate == "auto" else float(rate)
+        at_lambda = replace(problem, objective=objective, learning_rate=rate)
+        state = run_optimizer(t, at_lambda, state).state
         log.info(
             "path: λ = %.6g  J = %.10g  %d iterations (%s)",
             objective.reg_param,

@@ -100,25 +100,7 @@ def load_frames(
         features = list(features) or feature_names(n_features)
     else:
         raw = read_table(spark, path, fmt)
-    if weight:
-        frame, names = select_columns(raw, label, list(features), exclude=(weight,))
-        if weight in names:
-            raise DataError(f"weight column {weight!r} is also a feature column")
-        fields = {f.name: f.dataType for f in raw.schema.fields}
-        if weight not in fields:
-            raise DataError(
-                f"weight column {weight!r} not found; columns are: {', '.join(raw.columns)}"
-            )
-        if not isinstance(fields[weight], NUMERIC_TYPES):
-            raise DataError(
-                f"weight column {weight!r} has type {fields[weight].simpleString()}; "
-                "it must be numeric"
-            )
-        frame = raw.select(
-            *[F.col(f"`{c}`").cast("double").alias(c) for c in [label, *names, weight]]
-        )
-    else:
-        frame, names = select_columns(raw, label, list(features))
+    frame, names = training_columns(raw, label, list(features), weight)
     blocks = partitions or default_block_count(spark)
     validation = None
     if validation_fraction:
@@ -141,8 +123,31 @@ def load_frames(
         if reason:
             log.info("reading %s through Spark: %s", path, reason)
     if plan is None:
-        frame = _to_blocks(frame, partitions, blocks)
+        frame = to_blocks(frame, partitions, blocks)
     return Frames(frame, validation, names, plan)
+
+
+def training_columns(
+    raw: DataFrame, label: str, features: list[str], weight: str = ""
+) -> tuple[DataFrame, list[str]]:
+    """([label, *names] or [label, *names, weight] as doubles, names): the columns checked
+    (present, numeric; an empty ``features`` = every numeric column but label and weight)."""
+    if not weight:
+        return select_columns(raw, label, features)
+    frame, names = select_columns(raw, label, features, exclude=(weight,))
+    if weight in names:
+        raise DataError(f"weight column {weight!r} is also a feature column")
+    fields = {f.name: f.dataType for f in raw.schema.fields}
+    if weight not in fields:
+        raise DataError(
+            f"weight column {weight!r} not found; columns are: {', '.join(raw.columns)}"
+        )
+    if not isinstance(fields[weight], NUMERIC_TYPES):
+        raise DataError(
+            f"weight column {weight!r} has type {fields[weight].simpleString()}; it must be numeric"
+        )
+    frame = raw.select(*[F.col(f"`{c}`").cast("double").alias(c) for c in [label, *names, weight]])
+    return frame, names
 
 
 def default_block_count(spark: SparkSession) -> int:
@@ -153,7 +158,7 @@ def default_block_count(spark: SparkSession) -> int:
     return max(1, spark.sparkContext.defaultParallelism)
 
 
-def _to_blocks(frame: DataFrame, partitions: int, blocks: int) -> DataFrame:
+def to_blocks(frame: DataFrame, partitions: int, blocks: int) -> DataFrame:
     """``frame`` in ``blocks`` partitions. An explicit ``data.partitions`` repartitions (one
     shuffle); the default only merges partitions (``coalesce``, no shuffle) when the reader made
     more than ``blocks``, and keeps fewer as they are (a shuffle costs more than the idle cores
