@@ -11,6 +11,7 @@ import pytest
 from sparklr.app.predict import predict
 from sparklr.app.train import train
 from sparklr.config import load_config
+from sparklr.spark.sources import Source
 
 from tests.conftest import make_logistic_data
 
@@ -40,7 +41,7 @@ def test_training_and_predict_metrics_agree_on_the_same_data_and_model(spark, tm
     trained = model.metadata["metrics"]["train"]
     assert trained["rows"] == 597 and model.metadata["dropped_rows"] == 3
 
-    scored = predict(model, str(path), "parquet", tmp_path / "scored")
+    scored = predict(model, Source("parquet", str(path)), tmp_path / "scored")
     assert scored == json.loads((tmp_path / "scored" / "_metrics.json").read_text())
     assert scored.keys() == trained.keys()
     assert scored["rows"] == trained["rows"] and scored["positives"] == trained["positives"]

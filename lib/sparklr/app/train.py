@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 
 import sparklr
 from sparklr import optimizers
-from sparklr.app import checkpoint
+from sparklr.app import checkpoint, sources
 from sparklr.app.common import default_config_path, parse_command_line, run_job
 from sparklr.app.measure import measure_inference, measure_metrics
 from sparklr.app.model_dir import write_model_dir
@@ -237,14 +237,13 @@ def _load(spark, config: Config) -> _Loaded:
     d = config.data
     frames = load_frames(
         spark,
-        fmt=d.format,
-        path=d.path,
+        source=sources.training_source(d),
         label=d.label,
         features=d.features,
         partitions=d.partitions,
         synthetic=dataclasses.astuple(d.synthetic),  # (rows, features, partitions, seed)
         weight=d.weight,
-        validation_path=d.validation_path,
+        validation_source=sources.validation_source(d),
         validation_fraction=d.validation_fraction,
         validation_seed=d.validation_seed,
         reader=d.reader,
@@ -367,6 +366,7 @@ def _model(config: Config, loaded: _Loaded, problem: _Problem, fit: _Fit) -> Mod
         "partitions": blocks.partitions,
         "constant_features": problem.constant,
         "config": config.to_dict(),
+        "source": sources.describe_sources(config.data),
         "data_fingerprint": blocks.fingerprint(),
         "block_locations": blocks.locations(),
         "versions": {
