@@ -20,12 +20,15 @@ os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
 
 
 @pytest.fixture(scope="session")
-def spark():
+def spark(tmp_path_factory):
     from sparklr.spark.session import build_session
 
-    session = build_session(
-        "local[2]", "sparklr-tests", "ERROR", {"spark.sql.shuffle.partitions": "4"}
-    )
+    conf = {
+        "spark.sql.shuffle.partitions": "4",
+        # Tables saved by tests (saveAsTable) go to a temporary warehouse, not ./spark-warehouse.
+        "spark.sql.warehouse.dir": str(tmp_path_factory.mktemp("warehouse")),
+    }
+    session = build_session("local[2]", "sparklr-tests", "ERROR", conf)
     yield session
     session.stop()
 

@@ -51,7 +51,7 @@ def test_defaults_and_overrides_are_toml_literals(tmp_path):
         ('data.features=["a", 1]', "data.features[1]"),
         ('data.features=["a", "a"]', "data.features"),
         ('data.features=["label", "a"]', "data.features"),
-        ("data.format=json", "data.format"),
+        ("data.format=jsn", "data.format"),
         ("data.dtype=float16", "data.dtype"),
         ("data.reader=fast", "data.reader"),
         ("output.overwrite=1", "output.overwrite"),
@@ -221,3 +221,66 @@ def test_tune_keys_and_init_model_have_the_documented_defaults():
 def test_bad_tune_values_name_the_key(override, key):
     with pytest.raises(ConfigError, match=key.replace(".", r"\.")):
         load_config(None, ["data.format=synthetic", *override])
+
+
+@pytest.mark.parametrize(
+    ("overrides", "key", "words"),
+    [
+        (["data.format=jsn", "data.path=/d"], "data.format", "parquet, csv, orc, json, avro"),
+        (["data.format=table"], "data.table", 'must name the table when format = "table"'),
+        (["data.format=table", "data.table=db.t", "data.path=/d"], "data.path", "not read"),
+        (["data.format=orc", "data.path=/d", "data.table=db.t"], "data.table", "only when"),
+        (["data.format=json"], "data.path", "must be set"),
+        (["data.format=synthetic", "data.filter=x > 0"], "data.filter", "synthetic"),
+        (["data.format=synthetic", "data.options.sep=;"], "data.options", "synthetic"),
+        (["data.path=/d", "data.filter=' '"], "data.filter", "blank"),
+        (["data.path=/d", 'data.options={"" = "x"}'], "data.options", "empty option name"),
+        (["data.path=/d", "data.options.sep.deep=1"], "data.options.sep", "must be a string"),
+        (["data.path=/d", "data.validation_table=db.v"], "data.validation_table", "table"),
+        (
+            ["data.format=table", "data.table=db.t", "data.validation_path=/v"],
+            "data.validation_path",
+            "data.validation_table",
+        ),
+        (
+            ["data.path=/d", "data.validation_path=/v", "data.validation_fraction=0.2"],
+            "data.validation_path",
+            "data.validation_fraction cannot both",
+        ),
+        (
+            ["data.path=/d", "data.validation_filter=ds = 1", "data.validation_fraction=0.2"],
+            "data.validation_filter",
+            "unset data.validation_fraction",
+        ),
+        (["data.format=synthetic", "data.validation_filter=a > 0"], "data.validation_filter", ""),
+    ],
+)
+def test_data_description_errors_name_the_key(overrides, key, words):
+    with pytest.raises(ConfigError) as info:
+        load_config(None, overrides)
+    assert f"config key {key} " in str(info.value) and words in str(info.value)
+
+
+def test_data_description_keys_load():
+    c = load_config(
+        None,
+        [
+            "data.format=table",
+            "data.table=db.events",
+            "data.filter=ds = '2026-12-01'",
+            "data.validation_filter=ds = '2026-12-02'",
+            "data.options.mergeSchema=true",
+        ],
+    )
+    d = c.data
+    assert (d.table, d.filter, d.validation_filter) == (
+        "db.events",
+        "ds = '2026-12-01'",
+        "ds = '2026-12-02'",
+    )
+    assert d.options == {"mergeSchema": "true"}
+    c = load_config(None, ["data.format=csv", "data.path=/d.csv", 'data.options={sep=";"}'])
+    assert c.data.options == {"sep": ";"}
+    # a data source class name is any Spark source on the classpath
+    c = load_config(None, ["data.format=org.example.Source", "data.path=/d"])
+    assert c.data.format == "org.example.Source"

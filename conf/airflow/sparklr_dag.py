@@ -135,6 +135,10 @@ with DAG(
             "data.format=parquet",
             "--set",
             "data.path=" + var("sparklr_train_data", ""),
+            # Or a catalog table, partition-pruned to the run's day (instead of the two above;
+            # docs/data.md):
+            #   "--set", "data.format=table", "--set", "data.table=db.clicks",
+            #   "--set", "data.filter=ds = '{{ ds }}'",
             "--set",
             "data.features=" + var("sparklr_features", "[]"),
             "--set",
@@ -158,6 +162,7 @@ with DAG(
             var("sparklr_score_data", ""),
             "--format",
             "parquet",
+            # Or: "--table", "db.clicks", "--filter", "ds = '{{ ds }}'" (instead of the above)
             "--output",
             RUN_DIR + "/scores",
             "--overwrite",

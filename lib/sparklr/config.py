@@ -50,10 +50,16 @@ class SyntheticSection:
 
 @dataclass(frozen=True)
 class DataSection:
-    #: File or directory to read; unused for format "synthetic".
+    #: File or directory to read; unused for formats "table" and "synthetic".
     path: str = ""
-    #: "parquet", "csv" (with a header row) or "synthetic".
+    #: A Spark source (one of FORMATS, or a data source class name), "table" or "synthetic".
     format: str = "parquet"
+    #: The catalog table to read when format = "table", e.g. "db.events".
+    table: str = ""
+    #: Reader options, e.g. {sep = ";", nullValue = "NA"} (CSV: header/inferSchema default true).
+    options: dict[str, str] = field(default_factory=dict)
+    #: SQL predicate selecting the training rows before the blocks are built; "" = all.
+    filter: str = ""
     label: str = "label"
     #: Feature columns in order; empty = every numeric column except the label (and weight).
     features: list[str] = field(default_factory=list)
@@ -71,6 +77,11 @@ class DataSection:
     weight: str = ""
     #: A validation dataset (same format, label and features) to measure the model on.
     validation_path: str = ""
+    #: Or a validation catalog table (format = "table").
+    validation_table: str = ""
+    #: SQL predicate selecting the validation rows (of validation_path/_table, or else of the
+    #: training path/table: e.g. filter = "ds < '2026-12-01'", validation_filter = "ds = ...").
+    validation_filter: str = ""
     #: Or hold out this fraction of the input (seeded split before the blocks are built).
     validation_fraction: float = 0.0
     #: Seed of the validation_fraction split.
@@ -309,31 +320,8 @@ def build_fit_config(raw: dict[str, Any]) -> Config:
 def _validate_source(config: Config) -> None:
     """Where the data come from: data.format, data.path, the validation set, synthetic.*."""
     d, s = config.data, config.data.synthetic
-    _require(
-        d.format in ("parquet", "csv", "synthetic"),
-        "data.format",
-        f"must be one of parquet, csv, synthetic; got {d.format!r}",
-    )
-    _require(
-        d.format == "synthetic" or bool(d.path),
-        "data.path",
-        'must be set (or use data.format = "synthetic")',
-    )
-    _require(
-        0.0 <= d.validation_fraction < 1.0,
-        "data.validation_fraction",
-        f"must be in [0, 1), got {d.validation_fraction}",
-    )
-    _require(
-        not (d.validation_fraction and d.validation_path),
-        "data.validation_fraction",
-        "and data.validation_path cannot both be set",
-    )
-    _require(
-        not (d.validation_path and d.format == "synthetic"),
-        "data.validation_path",
-        'needs data.format parquet or csv (use data.validation_fraction with "synthetic")',
-    )
+    check_source(d.format, d.path, d.table, d.options, d.filter, _config_key)
+    _validate_validation_data(d)
     _require(s.rows > 0, "data.synthetic.rows", f"must be > 0, got {s.rows}")
     _require(s.features > 0, "data.synthetic.features", f"must be > 0, got {s.features}")
     _require(s.partitions > 0, "data.synthetic.partitions", f"must be > 0, got {s.partitions}")
@@ -391,6 +379,92 @@ def _validate_tune(u: TuneSection) -> None:
     _require(u.path == 0 or u.path >= 2, "tune.path", f"must be 0 or ≥ 2, got {u.path}")
     _require(not (u.path and u.reg_params), "tune.path", "and tune.reg_params cannot both be set")
     _require(0 < u.path_ratio < 1, "tune.path_ratio", f"must be in (0, 1), got {u.path_ratio}")
+
+
+#: data.format values besides a data source class name (which has a "."): Spark's sources,
+#: those of common packages (avro, delta), a catalog table, generated data.
+FORMATS = ("parquet", "csv", "orc", "json", "avro", "delta", "table", "synthetic")
+
+
+def _config_key(name: str) -> str:
+    return f"config key data.{name}"
+
+
+def check_source(
+    fmt: str,
+    path: str,
+    table: str,
+    options: dict[str, str],
+    row_filter: str,
+    key: typing.Callable[[str], str],
+) -> None:
+    """One data description (data.* of the config, or predict's flags: ``key`` names them):
+    a known format (or a class name), a path for a file source, a table for "table"."""
+    if fmt not in FORMATS and "." not in fmt:
+        raise ConfigError(
+            f"{key('format')} must be one of {', '.join(FORMATS)} (or a Spark data source "
+            f"class name); got {fmt!r}"
+        )
+    if fmt == "table":
+        if not table:
+            raise ConfigError(f'{key("table")} must name the table when format = "table"')
+        if path:
+            raise ConfigError(f'{key("path")} is not read when format = "table"; unset it')
+    elif table:
+        raise ConfigError(f'{key("table")} is read only when format = "table", not {fmt!r}')
+    elif fmt == "synthetic":
+        if options or row_filter:
+            which = key("options" if options else "filter")
+            raise ConfigError(f'{which} does not apply to format = "synthetic"')
+    elif not path:
+        raise ConfigError(f'{key("path")} must be set (or use format = "synthetic")')
+    if any(not k.strip() for k in options):
+        raise ConfigError(f"{key('options')} has an empty option name")
+    if row_filter and not row_filter.strip():
+        raise ConfigError(f"{key('filter')} is blank; remove it to read every row")
+
+
+def _validate_validation_data(d: DataSection) -> None:
+    """data.validation_*: a path (file formats), a table (format "table") or a fraction, at
+    most one; validation_filter alone selects validation rows of the training path/table."""
+    _require(
+        0.0 <= d.validation_fraction < 1.0,
+        "data.validation_fraction",
+        f"must be in [0, 1), got {d.validation_fraction}",
+    )
+    given = [k for k in ("path", "table", "fraction") if getattr(d, f"validation_{k}")]
+    if len(given) > 1:
+        _require(
+            False,
+            f"data.validation_{given[0]}",
+            f"and data.validation_{given[1]} cannot both be set",
+        )
+    _require(
+        not (d.validation_filter and d.validation_fraction),
+        "data.validation_filter",
+        "selects the validation rows itself: unset data.validation_fraction",
+    )
+    _require(
+        not (d.validation_filter and not d.validation_filter.strip()),
+        "data.validation_filter",
+        "is blank; remove it",
+    )
+    if d.validation_path or d.validation_filter:
+        _require(
+            d.format != "synthetic",
+            f"data.{'validation_path' if d.validation_path else 'validation_filter'}",
+            'needs a file format or a table (use data.validation_fraction with "synthetic")',
+        )
+    _require(
+        not (d.validation_path and d.format == "table"),
+        "data.validation_path",
+        'is for files; with data.format = "table" use data.validation_table',
+    )
+    _require(
+        not (d.validation_table and d.format != "table"),
+        "data.validation_table",
+        'needs data.format = "table" (use data.validation_path for files)',
+    )
 
 
 def _validate_objective(config: Config) -> None:

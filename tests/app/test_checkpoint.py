@@ -94,3 +94,11 @@ def test_fresh_state_is_seeded_and_starts_at_b_zero(tmp_path):
     state = checkpoint.initial_state(config, 4, tmp_path, {}, resume=False)
     expected = 0.5 * np.random.default_rng(5).standard_normal(4)
     assert state.iteration == 0 and state.theta.tobytes() == np.append(expected, 0.0).tobytes()
+
+
+def test_a_resume_with_another_filter_is_refused():
+    """data.filter and the validation keys are part of the fingerprint a resume must match."""
+    base = fingerprint("data.filter=ds = '2026-12-01'")
+    assert fingerprint("data.filter=ds = '2026-12-02'") != base
+    assert fingerprint("data.filter=ds = '2026-12-01'", "data.options.mergeSchema=true") != base
+    assert fingerprint("data.filter=ds = '2026-12-01'", "data.validation_filter=x") != base

@@ -62,3 +62,21 @@ def test_missing_input_exits_3_and_divergence_exits_4(tmp_path, capsys):
     assert train.main(diverging) == 4
     assert "diverged" in capsys.readouterr().err
     assert not (tmp_path / "m").exists() and not list(tmp_path.glob(".*"))
+
+
+@pytest.mark.usefixtures("spark")
+def test_inf_in_a_csv_cell_and_an_empty_filter_exit_3_nothing_written(tmp_path, capsys):
+    """`inf` in one PSI cell makes PSI a number column caught by the row check (not a string
+    column silently ignored); a data.filter that selects no row says so."""
+    path = tmp_path / "spector.csv"
+    rows = [f"{i % 4 * 0.5 + 2},{'inf' if i == 5 else i % 2},{(i * 7) % 3 % 2}" for i in range(40)]
+    path.write_text("GPA,PSI,label\n" + "\n".join(rows) + "\n")
+    out = tmp_path / "m"
+    base = ["--set", f"data.path={path}", "--set", "data.format=csv"]
+    base += ["--set", f"output.path={out}", "--set", "output.report=false"]
+    assert train.main(base) == 3
+    err = capsys.readouterr().err
+    assert "feature 'PSI' = inf" in err and "row" in err
+    assert train.main([*base, "--set", "data.filter=GPA > 100"]) == 3
+    assert "data.filter = 'GPA > 100' selects 0 rows" in capsys.readouterr().err
+    assert not out.exists() and not list(tmp_path.glob(".m*"))

@@ -75,7 +75,7 @@ def test_config_and_output_errors_fail_fast_without_a_jvm(tmp_path, datasets, jo
         ([*good, *base_args(out), "--set", "train.learning_rate=fast"], CONFIG, "learning_rate"),
         ([*good, *base_args(out), "--set", "train.tol=-1e-6"], CONFIG, "train.tol"),
         ([*good, *base_args(out), "--set", "train.standardize=yes"], CONFIG, "standardize"),
-        ([*good, *base_args(out), "--set", "data.format=json"], CONFIG, "data.format"),
+        ([*good, *base_args(out), "--set", "data.format=jsn"], CONFIG, "data.format"),
         ([*good, *base_args(out), "--set", 'data.features=["a","a"]'], CONFIG, "a more than"),
         ([*good, *base_args(out), "--set", 'data.features=["a","label"]'], CONFIG, "'label'"),
         ([*good, *base_args(out), "--set", "train.max_iter"], CONFIG, "train.max_iter"),

@@ -11,6 +11,7 @@ import pytest
 from sparklr.app.predict import predict
 from sparklr.app.train import train
 from sparklr.config import load_config
+from sparklr.spark.sources import Source
 
 from tests.conftest import make_logistic_data
 
@@ -40,7 +41,7 @@ def test_training_and_predict_metrics_agree_on_the_same_data_and_model(spark, tm
     trained = model.metadata["metrics"]["train"]
     assert trained["rows"] == 597 and model.metadata["dropped_rows"] == 3
 
-    scored = predict(model, str(path), "parquet", tmp_path / "scored")
+    scored = predict(model, Source("parquet", str(path)), tmp_path / "scored")
     assert scored == json.loads((tmp_path / "scored" / "_metrics.json").read_text())
     assert scored.keys() == trained.keys()
     assert scored["rows"] == trained["rows"] and scored["positives"] == trained["positives"]
@@ -48,3 +49,76 @@ def test_training_and_predict_metrics_agree_on_the_same_data_and_model(spark, tm
         assert scored[name] == pytest.approx(trained[name], rel=1e-12), name
     every_row = spark.read.parquet(str(tmp_path / "scored"))
     assert every_row.count() == 600  # all rows are scored; only the measure leaves some out
+
+
+def test_train_and_predict_read_a_filtered_catalog_table(spark, tmp_path):
+    """data.format = "table" + data.filter (+ validation_filter) for training; predict's
+    --table/--filter/--option describe its input the same way; model.json records both."""
+    from sparklr.app.predict import input_source, parse_args
+
+    X, y, _, _ = make_logistic_data(900, 2, seed=21)
+    days = np.array(["2026-12-01", "2026-12-02", "2026-12-03"])[np.arange(900) % 3]
+    frame = pd.DataFrame(X, columns=["a", "b"]).assign(label=y.astype(int), ds=days)
+    spark.createDataFrame(frame).write.partitionBy("ds").saveAsTable("predict_events")
+    try:
+        config = load_config(
+            None,
+            [
+                "data.format=table",
+                "data.table=predict_events",
+                "data.filter=ds = '2026-12-01'",
+                "data.validation_filter=ds = '2026-12-02'",
+                'data.features=["a", "b"]',
+                "train.optimizer=newton",
+                "output.report=false",
+                "output.spark_ml=false",
+                f"output.path={tmp_path / 'model'}",
+            ],
+        )
+        model = train(config).model
+        saved = json.loads((tmp_path / "model" / "model.json").read_text())
+        assert saved["source"] == {
+            "format": "table",
+            "table": "predict_events",
+            "options": {},
+            "filter": "ds = '2026-12-01'",
+            "validation": {
+                "format": "table",
+                "table": "predict_events",
+                "options": {},
+                "filter": "ds = '2026-12-02'",
+            },
+        }
+        assert model.metadata["rows"] == 300 and saved["metrics"]["validation"]["rows"] == 300
+        args = parse_args(
+            ["--model", str(tmp_path / "model"), "--table", "predict_events",
+             "--filter", "ds = '2026-12-03'", "--option", "mergeSchema=true",
+             "--output", str(tmp_path / "scored")]
+        )  # fmt: skip
+        source = input_source(args)
+        assert (source.format, source.options) == ("table", {"mergeSchema": "true"})
+        scored = predict(model, source, tmp_path / "scored")
+        assert scored["rows"] == 300
+        written = spark.read.parquet(str(tmp_path / "scored"))
+        assert {r.ds for r in written.select("ds").distinct().collect()} == {"2026-12-03"}
+    finally:
+        spark.sql("DROP TABLE IF EXISTS predict_events")
+
+
+@pytest.mark.parametrize(
+    ("argv", "words"),
+    [
+        (["--format", "jsn", "--data", "/d"], "--format must be one of"),
+        (["--format", "table"], '--table must name the table when format = "table"'),
+        (["--table", "t", "--data", "/d"], '--data is not read when format = "table"'),
+        ([], "--data must be set"),
+        (["--data", "/d", "--option", "sep"], "--option expects KEY=VALUE"),
+        (["--data", "/d", "--filter", " "], "--filter is blank"),
+    ],
+)
+def test_predict_input_flags_are_checked_like_the_config(argv, words):
+    from sparklr.app.predict import parse_args
+    from sparklr.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=words):
+        parse_args(["--model", "m", "--output", "o", *argv])

@@ -6,7 +6,7 @@ import logging
 
 import pandas as pd
 import pytest
-from sparklr.errors import DataError
+from sparklr.errors import ConfigError, DataError
 from sparklr.spark.data import read_table, select_columns
 
 
@@ -31,8 +31,8 @@ def test_read_table_reads_parquet_and_csv_with_inferred_types(spark, tmp_path):
 def test_read_table_errors_name_the_path_or_format(spark, tmp_path):
     with pytest.raises(DataError, match=r"input path .*nope does not exist"):
         read_table(spark, str(tmp_path / "nope"), "parquet")
-    with pytest.raises(DataError, match="unknown data format 'json'"):
-        read_table(spark, str(tmp_path), "json")
+    with pytest.raises(ConfigError, match="no data source 'jsn'"):
+        read_table(spark, str(tmp_path), "jsn")
     (tmp_path / "junk.parquet").write_bytes(b"not parquet at all")
     with pytest.raises(DataError, match=r"junk\.parquet"):
         read_table(spark, str(tmp_path / "junk.parquet"), "parquet")

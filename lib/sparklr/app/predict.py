@@ -1,7 +1,13 @@
 """The scoring job: a saved model + a dataset → Parquet with ``probability`` and ``prediction``.
 
-    spark-submit jobs/predict.py --model DIR --data PATH [--format parquet|csv]
+    spark-submit jobs/predict.py --model DIR (--data PATH [--format FORMAT] | --table NAME)
+                                 [--option KEY=VALUE ...] [--filter SQL]
                                  --output DIR [--threshold 0.5] [--overwrite]
+
+The input is described as the training job's data.* keys do (README "Configuration"):
+``--format`` parquet (default), csv, orc, json, avro, delta or a data source class name, or
+``--table db.name`` (a catalog table; format "table" implied), ``--option`` reader options
+(data.options), ``--filter`` a SQL predicate selecting the rows to score (data.filter).
 
 Every input column is kept. When the model's label column is present, log-loss, accuracy (at
 ``--threshold``) and AUC are printed and written to ``<output>/_metrics.json``, with the
@@ -18,11 +24,16 @@ import json
 import logging
 import math
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sparklr.app.common import parse_command_line, run_job, spark_session, staged_directory
+from sparklr.config import check_source
 from sparklr.errors import ConfigError, DataError
 from sparklr.model import Model
 from sparklr.output import check_output_target, write_json_atomic
+
+if TYPE_CHECKING:
+    from sparklr.spark.sources import Source
 
 log = logging.getLogger("sparklr.predict")
 
@@ -30,8 +41,13 @@ log = logging.getLogger("sparklr.predict")
 def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="predict.py", description="Score data with a model.")
     parser.add_argument("--model", required=True, help="model directory (or its model.json)")
-    parser.add_argument("--data", required=True, help="input file or directory")
-    parser.add_argument("--format", default="parquet", choices=["parquet", "csv"])
+    parser.add_argument("--data", default="", help="input file or directory")
+    parser.add_argument("--format", default="", help="Spark source (default parquet)")
+    parser.add_argument("--table", default="", help="catalog table to score (db.name)")
+    parser.add_argument(
+        "--option", action="append", default=[], metavar="KEY=VALUE", help="reader option"
+    )
+    parser.add_argument("--filter", default="", help="SQL predicate selecting the rows")
     parser.add_argument("--output", required=True, help="output directory (Parquet)")
     parser.add_argument("--threshold", type=float, default=0.5)
     parser.add_argument("--overwrite", action="store_true")
@@ -39,7 +55,34 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     args = parse_command_line(parser, argv)
     if not (0.0 <= args.threshold <= 1.0) or math.isnan(args.threshold):
         raise ConfigError(f"--threshold must be in [0, 1], got {args.threshold}")
+    args.format = args.format or ("table" if args.table else "parquet")
+    args.options = _options(args.option)
+    if args.format == "synthetic":
+        raise ConfigError("--format synthetic: predict scores a dataset")
+    check_source(args.format, args.data, args.table, args.options, args.filter, _flag)
     return args
+
+
+def _flag(key: str) -> str:
+    """The command-line flag of a data description key (for check_source's messages)."""
+    return {"path": "--data", "options": "--option"}.get(key, f"--{key}")
+
+
+def _options(items: list[str]) -> dict[str, str]:
+    options = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--option expects KEY=VALUE, got {item!r}")
+        options[key.strip()] = value
+    return options
+
+
+def input_source(args: argparse.Namespace) -> Source:
+    """The Source the flags describe."""
+    from sparklr.spark.sources import Source
+
+    return Source(args.format, args.data, args.table, args.options, args.filter, "--filter")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,7 +95,7 @@ def _main(argv: list[str] | None) -> int:
     output = Path(args.output)
     check_output_target(output, args.overwrite)
     metrics = predict(
-        model, args.data, args.format, output, args.threshold, args.overwrite, args.master
+        model, input_source(args), output, args.threshold, args.overwrite, args.master
     )
     if metrics:
         from sparklr.report import fmt
@@ -67,30 +110,30 @@ def _main(argv: list[str] | None) -> int:
 
 def predict(
     model: Model,
-    data: str,
-    fmt: str,
+    source: Source,
     output: Path,
     threshold: float = 0.5,
     overwrite: bool = False,
     master: str = "",
 ) -> dict | None:
-    """Score ``data`` into ``output``; return the metrics (None without a label column)."""
-    from sparklr.spark.data import read_table
+    """Score the rows of ``source`` into ``output``; return the metrics (None without a
+    label column)."""
     from sparklr.spark.scoring import model_metrics, score_frame
+    from sparklr.spark.sources import read_source
 
     with (
         spark_session(master, "sparklr-predict") as spark,
         staged_directory(output, overwrite) as staging,
     ):
-        frame = read_table(spark, data, fmt)
+        frame = read_source(spark, source)
         missing = [n for n in model.feature_names if n not in frame.columns]
         if missing:
             raise DataError(
-                f"input {data} lacks the model's feature column(s): {', '.join(missing)}"
+                f"input {source.name} lacks the model's feature column(s): {', '.join(missing)}"
             )
         for name in ("probability", "prediction"):
             if name in frame.columns:
-                raise DataError(f"input {data} already has a column named {name!r}")
+                raise DataError(f"input {source.name} already has a column named {name!r}")
         scored = score_frame(
             frame, model.feature_names, model.coefficients, model.intercept, threshold
         )

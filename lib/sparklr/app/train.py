@@ -15,7 +15,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sparklr.app import checkpoint
+from sparklr.app import checkpoint, sources
 from sparklr.app.common import default_config_path, parse_command_line, run_job
 from sparklr.app.fit import Fit, Problem, fitted_model, make_problem, run_optimizer, with_log_odds
 from sparklr.app.measure import measure_inference, measure_metrics
@@ -147,6 +147,7 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
             write_path(config, problem, loaded.frames.names, staging)  # [tune] (issue 14)
             fit = _fit(config, loaded, problem, staging, resume)
             model = fitted_model(config, loaded.blocks, loaded.frames.names, problem, fit)
+            model.metadata["source"] = sources.describe_sources(config.data)
             histograms = measure_metrics(config, loaded.blocks, loaded.frames.validation, model)
             inference = measure_inference(
                 config, problem.objective, fit.state, problem.moments, model
@@ -209,14 +210,13 @@ def _load(spark, config: Config) -> _Loaded:
     d = config.data
     frames = load_frames(
         spark,
-        fmt=d.format,
-        path=d.path,
+        source=sources.training_source(d),
         label=d.label,
         features=d.features,
         partitions=d.partitions,
         synthetic=dataclasses.astuple(d.synthetic),  # (rows, features, partitions, seed)
         weight=d.weight,
-        validation_path=d.validation_path,
+        validation_source=sources.validation_source(d),
         validation_fraction=d.validation_fraction,
         validation_seed=d.validation_seed,
         reader=d.reader,

@@ -1,6 +1,7 @@
 """Reading the training data and checking its schema (Spark; knows nothing of config files).
 
-``read_table`` opens Parquet or CSV; ``select_columns`` resolves and checks the label and
+``read_table`` opens a file (any Spark format; tables, options and filters are
+:mod:`sparklr.spark.sources`); ``select_columns`` resolves and checks the label and
 feature columns and returns a DataFrame of exactly [label, features...] cast to double, ready
 for :meth:`sparklr.spark.blockset.BlockSet.build`. Errors name the path or column.
 """
@@ -9,12 +10,12 @@ from __future__ import annotations
 
 import logging
 
-from pyspark.errors import AnalysisException
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
-from sparklr.errors import DataError, first_message
+from sparklr.errors import DataError
+from sparklr.spark.sources import Source, read_source
 
 NUMERIC_TYPES = (T.NumericType, T.BooleanType)
 
@@ -22,24 +23,8 @@ log = logging.getLogger("sparklr.data")
 
 
 def read_table(spark: SparkSession, path: str, fmt: str) -> DataFrame:
-    """Parquet file/directory, or CSV with a header row (column types inferred)."""
-    try:
-        if fmt == "parquet":
-            df = spark.read.parquet(path)
-        elif fmt == "csv":
-            df = spark.read.option("header", True).option("inferSchema", True).csv(path)
-        else:
-            raise DataError(f"unknown data format {fmt!r}")
-    except AnalysisException as exc:
-        message = str(exc).splitlines()[0]
-        if "PATH_NOT_FOUND" in message or "does not exist" in message:
-            raise DataError(f"input path {path} does not exist") from exc
-        raise DataError(f"cannot read {path} as {fmt}: {message}") from exc
-    except Exception as exc:  # Spark wraps format errors in Py4J/other errors
-        raise DataError(f"cannot read {path} as {fmt}: {first_message(exc, 300)}") from exc
-    if not df.columns:
-        raise DataError(f"input {path} has no columns (is it really {fmt}?)")
-    return df
+    """``path`` read as ``fmt`` without options or filter (:mod:`sparklr.spark.sources`)."""
+    return read_source(spark, Source(fmt, path))
 
 
 def select_columns(

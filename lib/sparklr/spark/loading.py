@@ -10,8 +10,9 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from sparklr.errors import DataError
-from sparklr.spark.data import NUMERIC_TYPES, read_table, select_columns
+from sparklr.spark.data import NUMERIC_TYPES, select_columns
 from sparklr.spark.parquet import ParquetPlan, plan_parquet_blocks
+from sparklr.spark.sources import Source, pyarrow_reason, read_source
 from sparklr.spark.synthetic import feature_names, synthetic_frame
 
 log = logging.getLogger("sparklr.data")
@@ -61,26 +62,29 @@ class Frames:
 def load_frames(
     spark: SparkSession,
     *,
-    fmt: str,
-    path: str,
+    fmt: str = "",
+    path: str = "",
+    source: Source | None = None,
     label: str,
     features: list[str],
     partitions: int = 0,
     synthetic: tuple[int, int, int, int] | None = None,
     weight: str = "",
-    validation_path: str = "",
+    validation_source: Source | None = None,
     validation_fraction: float = 0.0,
     validation_seed: int = 0,
     reader: str = "auto",
 ) -> Frames:
-    """The training frame: ``path`` read as ``fmt`` (or ``synthetic`` = (rows, features,
-    partitions, seed) generated when ``fmt == "synthetic"``), its columns checked, optionally
-    repartitioned; with ``weight`` it is [label, *features, weight] (the weight numeric).
-    Plus a validation frame and, for Parquet, how pyarrow reads the blocks.
+    """The training frame: the rows of ``source`` (:func:`~sparklr.spark.sources.read_source`:
+    a file in a format, or a catalog table, with reader options and a filter; ``fmt`` and
+    ``path`` are the shorthand ``Source(fmt, path)``), or ``synthetic`` = (rows, features,
+    partitions, seed) generated when the format is "synthetic"; its columns checked,
+    optionally repartitioned; with ``weight`` it is [label, *features, weight] (the weight
+    numeric). Plus a validation frame and, for Parquet, how pyarrow reads the blocks.
 
-    ``validation_path``: a second dataset in the same format with the same label and feature
-    columns. ``validation_fraction`` (0 < f < 1): a seeded random split of the input, done
-    before repartitioning. Spark's ``randomSplit`` sorts each partition before sampling, so
+    ``validation_source``: a second dataset with the same label and feature columns.
+    ``validation_fraction`` (0 < f < 1): a seeded random split of the input, done before
+    repartitioning. Spark's ``randomSplit`` sorts each partition before sampling, so
     the split — and with it the training blocks — is the same on every evaluation of the
     lineage and on every run with the same input, partitioning and seed.
 
@@ -88,40 +92,44 @@ def load_frames(
     (:func:`~sparklr.spark.parquet.plan_parquet_blocks`, ``partitions`` blocks, or
     :func:`default_block_count` when 0) and falls back to Spark's reader when pyarrow cannot
     read them; "pyarrow" fails instead of falling back; "spark" always reads through Spark. A
-    ``validation_fraction`` split always goes through Spark.
+    ``validation_fraction`` split, a filter, or a reader option pyarrow does not honour
+    (:func:`~sparklr.spark.sources.pyarrow_reason`) always goes through Spark.
     """
     if reader not in READERS:
         raise DataError(f"unknown reader {reader!r}; use one of {', '.join(READERS)}")
-    if validation_path and validation_fraction:
-        raise DataError("give either a validation path or a validation fraction, not both")
-    if fmt == "synthetic":
+    source = source or Source(fmt, path)
+    if validation_source and validation_fraction:
+        raise DataError("give either a validation dataset or a validation fraction, not both")
+    if source.format == "synthetic":
         rows, n_features, parts, seed = synthetic
         raw, _ = synthetic_frame(spark, rows, n_features, parts, seed)
         features = list(features) or feature_names(n_features)
     else:
-        raw = read_table(spark, path, fmt)
+        raw = read_source(spark, source)
     frame, names = training_columns(raw, label, list(features), weight)
     blocks = partitions or default_block_count(spark)
     validation = None
     if validation_fraction:
         frame, validation = split_validation(frame, validation_fraction, validation_seed)
-    elif validation_path:
-        if fmt == "synthetic":
-            raise DataError("a validation path needs a file format (parquet or csv)")
-        validation, _ = select_columns(read_table(spark, validation_path, fmt), label, names)
+    elif validation_source:
+        if validation_source.format == "synthetic":
+            raise DataError("a validation dataset needs a file format or a table")
+        validation, _ = select_columns(read_source(spark, validation_source), label, names)
     plan = None
-    if fmt == "parquet" and reader != "spark":
+    if source.format == "parquet" and reader != "spark":
         if validation_fraction:
             reason = "data.validation_fraction splits the rows in Spark"
+        elif pyarrow_reason(source):
+            reason = pyarrow_reason(source)
         else:
             columns = [label, *names] + ([weight] if weight else [])
             planned = plan_parquet_blocks(raw.inputFiles(), columns, blocks)
             reason = planned if isinstance(planned, str) else ""
             plan = None if reason else planned
         if reason and reader == "pyarrow":
-            raise DataError(f'data.reader = "pyarrow" cannot read {path}: {reason}')
+            raise DataError(f'data.reader = "pyarrow" cannot read {source.path}: {reason}')
         if reason:
-            log.info("reading %s through Spark: %s", path, reason)
+            log.info("reading %s through Spark: %s", source.path, reason)
     if plan is None:
         frame = to_blocks(frame, partitions, blocks)
     return Frames(frame, validation, names, plan)
