@@ -24,6 +24,7 @@ from sparklr.app.common import default_config_path, parse_command_line, run_job
 from sparklr.app.measure import measure_inference, measure_metrics
 from sparklr.app.model_dir import write_model_dir
 from sparklr.config import Config, load_config
+from sparklr.encoding import CategoricalRules
 from sparklr.inference import InferenceResult
 from sparklr.logs import ProgressLog
 from sparklr.model import Model
@@ -231,7 +232,7 @@ def _release(loaded: _Loaded | None, spark, owns_session: bool) -> None:
 def _load(spark, config: Config) -> _Loaded:
     """Read (or generate) data.* and build the resident blocks of the training frame."""
     from sparklr.spark.blockset import BlockSet
-    from sparklr.spark.loading import load_frames
+    from sparklr.spark.loading import Categorical, load_frames
 
     started = time.perf_counter()
     d = config.data
@@ -248,6 +249,7 @@ def _load(spark, config: Config) -> _Loaded:
         validation_fraction=d.validation_fraction,
         validation_seed=d.validation_seed,
         reader=d.reader,
+        categorical=Categorical(tuple(d.categorical), _categorical_rules(config)),
     )
     blocks = BlockSet(
         spark,
@@ -258,6 +260,7 @@ def _load(spark, config: Config) -> _Loaded:
         drop_invalid=d.drop_invalid,
         weight=d.weight,
         parquet=frames.parquet,
+        design=frames.design,
     ).build()
     seconds = time.perf_counter() - started
     log.info(
@@ -270,6 +273,17 @@ def _load(spark, config: Config) -> _Loaded:
     if blocks.dropped:
         log.warning("dropped %d row(s) with NaN, ±Inf or null values", blocks.dropped)
     return _Loaded(frames, blocks, seconds)
+
+
+def _categorical_rules(config: Config) -> CategoricalRules:
+    d = config.data
+    return CategoricalRules(
+        nulls=d.categorical_nulls,
+        max_levels=d.max_levels,
+        coding=d.categorical_coding,
+        references=dict(d.categorical_reference),
+        penalized=config.train.reg_param > 0,
+    )
 
 
 def _objective(config: Config, loaded: _Loaded) -> _Problem:
@@ -366,6 +380,7 @@ def _model(config: Config, loaded: _Loaded, problem: _Problem, fit: _Fit) -> Mod
         "dropped_rows": blocks.dropped,
         "partitions": blocks.partitions,
         "constant_features": problem.constant,
+        "columns": loaded.frames.roles,
         "config": config.to_dict(),
         "data_fingerprint": blocks.fingerprint(),
         "block_locations": blocks.locations(),
@@ -386,6 +401,7 @@ def _model(config: Config, loaded: _Loaded, problem: _Problem, fit: _Fit) -> Mod
         intercept=b,
         label=config.data.label,
         metadata=metadata,
+        encoding=loaded.frames.design if loaded.frames.design.categorical else None,
     )
 
 

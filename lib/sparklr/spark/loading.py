@@ -9,8 +9,11 @@ from dataclasses import dataclass
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from sparklr.encoding import CategoricalRules, Design
 from sparklr.errors import DataError
-from sparklr.spark.data import NUMERIC_TYPES, read_table, select_columns
+from sparklr.spark.columns import resolve_roles
+from sparklr.spark.data import read_table
+from sparklr.spark.levels import discover_design
 from sparklr.spark.parquet import ParquetPlan, plan_parquet_blocks
 from sparklr.spark.synthetic import feature_names, synthetic_frame
 
@@ -56,6 +59,11 @@ class Frames:
     #: How pyarrow reads the training blocks straight from the Parquet files; None = through
     #: Spark's scan of ``train`` (CSV, synthetic, a validation split, or data.reader = "spark").
     parquet: ParquetPlan | None = None
+    #: The input feature columns and the encoding of the categorical ones (``names`` are its
+    #: feature names); with categorical columns the frames hold them raw.
+    design: Design | None = None
+    #: Every input column's role (sparklr.spark.columns), for the log and model.json.
+    roles: dict[str, str] | None = None
 
 
 def load_frames(
@@ -72,6 +80,7 @@ def load_frames(
     validation_fraction: float = 0.0,
     validation_seed: int = 0,
     reader: str = "auto",
+    categorical: Categorical | None = None,
 ) -> Frames:
     """The training frame: ``path`` read as ``fmt`` (or ``synthetic`` = (rows, features,
     partitions, seed) generated when ``fmt == "synthetic"``), its columns checked, optionally
@@ -89,7 +98,12 @@ def load_frames(
     :func:`default_block_count` when 0) and falls back to Spark's reader when pyarrow cannot
     read them; "pyarrow" fails instead of falling back; "spark" always reads through Spark. A
     ``validation_fraction`` split always goes through Spark.
+
+    ``categorical``: the categorical columns and the rules of their encoding; every column's
+    role is resolved (:mod:`sparklr.spark.columns`) and logged, and the levels are found in
+    one pass (:mod:`sparklr.spark.levels`).
     """
+    rules = categorical or Categorical()
     if reader not in READERS:
         raise DataError(f"unknown reader {reader!r}; use one of {', '.join(READERS)}")
     if validation_path and validation_fraction:
@@ -100,25 +114,10 @@ def load_frames(
         features = list(features) or feature_names(n_features)
     else:
         raw = read_table(spark, path, fmt)
-    if weight:
-        frame, names = select_columns(raw, label, list(features), exclude=(weight,))
-        if weight in names:
-            raise DataError(f"weight column {weight!r} is also a feature column")
-        fields = {f.name: f.dataType for f in raw.schema.fields}
-        if weight not in fields:
-            raise DataError(
-                f"weight column {weight!r} not found; columns are: {', '.join(raw.columns)}"
-            )
-        if not isinstance(fields[weight], NUMERIC_TYPES):
-            raise DataError(
-                f"weight column {weight!r} has type {fields[weight].simpleString()}; "
-                "it must be numeric"
-            )
-        frame = raw.select(
-            *[F.col(f"`{c}`").cast("double").alias(c) for c in [label, *names, weight]]
-        )
-    else:
-        frame, names = select_columns(raw, label, list(features))
+    roles = resolve_roles(raw.schema, label, list(features), list(rules.columns), weight)
+    roles.log()
+    design = discover_design(raw, roles, rules.encoding)
+    frame, names = design_frame(raw, label, design, weight), design.feature_names
     blocks = partitions or default_block_count(spark)
     validation = None
     if validation_fraction:
@@ -126,14 +125,15 @@ def load_frames(
     elif validation_path:
         if fmt == "synthetic":
             raise DataError("a validation path needs a file format (parquet or csv)")
-        validation, _ = select_columns(read_table(spark, validation_path, fmt), label, names)
+        validation = design_frame(read_table(spark, validation_path, fmt), label, design)
     plan = None
     if fmt == "parquet" and reader != "spark":
         if validation_fraction:
             reason = "data.validation_fraction splits the rows in Spark"
         else:
-            columns = [label, *names] + ([weight] if weight else [])
-            planned = plan_parquet_blocks(raw.inputFiles(), columns, blocks)
+            columns = [label, *design.columns] + ([weight] if weight else [])
+            categorical = tuple(design.categorical)
+            planned = plan_parquet_blocks(raw.inputFiles(), columns, blocks, categorical)
             reason = planned if isinstance(planned, str) else ""
             plan = None if reason else planned
         if reason and reader == "pyarrow":
@@ -142,7 +142,28 @@ def load_frames(
             log.info("reading %s through Spark: %s", path, reason)
     if plan is None:
         frame = _to_blocks(frame, partitions, blocks)
-    return Frames(frame, validation, names, plan)
+    return Frames(frame, validation, names, plan, design, roles.roles)
+
+
+@dataclass(frozen=True)
+class Categorical:
+    """The data.categorical* keys as plain values: which columns, and how they are encoded."""
+
+    columns: tuple[str, ...] = ()
+    encoding: CategoricalRules = CategoricalRules()
+
+
+def design_frame(raw: DataFrame, label: str, design: Design, weight: str = "") -> DataFrame:
+    """[label, *design.columns, (weight)]: doubles, except the categorical columns (raw)."""
+    missing = [c for c in [label, *design.columns] if c not in raw.columns]
+    if missing:
+        raise DataError(f"column(s) not found: {', '.join(missing)}")
+
+    def column(name: str):
+        c = F.col(f"`{name}`")
+        return (c if name in design.categorical else c.cast("double")).alias(name)
+
+    return raw.select(*[column(c) for c in [label, *design.columns, *([weight] if weight else [])]])
 
 
 def default_block_count(spark: SparkSession) -> int:
