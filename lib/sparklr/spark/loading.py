@@ -4,7 +4,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
@@ -150,7 +150,7 @@ class Categorical:
     """The data.categorical* keys as plain values: which columns, and how they are encoded."""
 
     columns: tuple[str, ...] = ()
-    encoding: CategoricalRules = CategoricalRules()
+    encoding: CategoricalRules = field(default_factory=CategoricalRules)
 
 
 def design_frame(raw: DataFrame, label: str, design: Design, weight: str = "") -> DataFrame:
