@@ -22,6 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from sparklr.encoding import CODINGS, NULL_RULES
 from sparklr.errors import ConfigError
 from sparklr.inference import choose_method as choose_inference
 from sparklr.optimizers import LBFGS_MEMORY, MOMENTA, REGISTRY
@@ -61,8 +62,20 @@ class DataSection:
     #: SQL predicate selecting the training rows before the blocks are built; "" = all.
     filter: str = ""
     label: str = "label"
-    #: Feature columns in order; empty = every numeric column except the label (and weight).
+    #: Feature columns in order; empty = every usable column except the label (and weight):
+    #: numeric ones, string and boolean ones as categorical, not `id`/`*_id` (README).
     features: list[str] = field(default_factory=list)
+    #: Categorical columns (string, boolean or integer codes), encoded as indicator columns.
+    categorical: list[str] = field(default_factory=list)
+    #: Null in a categorical column: "level" (a level of its own) or "error" (invalid row).
+    categorical_nulls: str = "level"
+    #: "auto" (drop a reference level without a penalty, full one-hot with one), "reference"
+    #: or "full".
+    categorical_coding: str = "auto"
+    #: column = level: the reference level of that column (default: the first in sort order).
+    categorical_reference: dict[str, str] = field(default_factory=dict)
+    #: Levels kept per categorical column; the rarer ones are pooled into "<other>".
+    max_levels: int = 1000
     #: Number of partitions (blocks) to train on; 0 = one per executor core (Spark's default
     #: parallelism; see sparklr.spark.loading.default_block_count).
     partitions: int = 0
@@ -345,6 +358,7 @@ def validate_fit(config: Config) -> None:
     dupes = sorted({f for f in d.features if d.features.count(f) > 1})
     _require(not dupes, "data.features", f"lists {', '.join(dupes)} more than once")
     _require(d.label not in d.features, "data.features", f"contains the label column {d.label!r}")
+    _validate_categorical(d)
     _require(
         t.optimizer in OPTIMIZERS,
         "train.optimizer",
@@ -464,6 +478,36 @@ def _validate_validation_data(d: DataSection) -> None:
         not (d.validation_table and d.format != "table"),
         "data.validation_table",
         'needs data.format = "table" (use data.validation_path for files)',
+    )
+
+
+def _validate_categorical(d: DataSection) -> None:
+    _require(
+        d.categorical_nulls in NULL_RULES,
+        "data.categorical_nulls",
+        f"must be one of {', '.join(NULL_RULES)}; got {d.categorical_nulls!r}",
+    )
+    _require(
+        d.categorical_coding in CODINGS,
+        "data.categorical_coding",
+        f"must be one of {', '.join(CODINGS)}; got {d.categorical_coding!r}",
+    )
+    _require(d.max_levels >= 2, "data.max_levels", f"must be ≥ 2, got {d.max_levels}")
+    dupes = sorted({c for c in d.categorical if d.categorical.count(c) > 1})
+    _require(not dupes, "data.categorical", f"lists {', '.join(dupes)} more than once")
+    _require(
+        d.label not in d.categorical, "data.categorical", f"contains the label column {d.label!r}"
+    )
+    _require(
+        not (d.weight and d.weight in d.categorical),
+        "data.categorical",
+        f"contains the weight column {d.weight!r}",
+    )
+    unknown = sorted(set(d.categorical_reference) - set(d.categorical))
+    _require(
+        not unknown or not d.categorical,
+        "data.categorical_reference",
+        f"names column(s) not in data.categorical: {', '.join(unknown)}",
     )
 
 

@@ -168,6 +168,12 @@ def _data_cases(datasets, out: Path):
             DATA,
             ["a (string)", "not numeric"],
         ),
+        (  # data.features = []: a number column that one bad cell made a string column
+            "csv_word_default",
+            data_args(d["csv_word"], "csv"),
+            DATA,
+            ["column 'a'", "'abc'", "input partition 0 row 11", "data.categorical"],
+        ),
         (
             "nonfinite",
             data_args(d["nonfinite"]),

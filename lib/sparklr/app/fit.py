@@ -24,6 +24,7 @@ import numpy as np
 import sparklr
 from sparklr import optimizers
 from sparklr.config import Config, TrainSection
+from sparklr.encoding import Design
 from sparklr.model import Model
 from sparklr.objective import (
     FeatureMap,
@@ -140,9 +141,18 @@ def run_optimizer(
 
 
 def fitted_model(
-    config: Config, blocks: BlockSet, names: list[str], problem: Problem, fit: Fit
+    config: Config,
+    blocks: BlockSet,
+    names: list[str],
+    problem: Problem,
+    fit: Fit,
+    *,
+    encoding: Design | None = None,
+    columns: dict[str, str] | None = None,
 ) -> Model:
-    """The fitted θ on the original feature scale, with what model.json records of the run."""
+    """The fitted θ on the original feature scale, with what model.json records of the run
+    (``encoding``: the categorical columns' :class:`~sparklr.encoding.Design`; ``columns``: the
+    role of every input column)."""
     import pyarrow
     import pyspark
 
@@ -160,6 +170,7 @@ def fitted_model(
         "dropped_rows": blocks.dropped,
         "partitions": blocks.partitions,
         "constant_features": problem.constant,
+        **({"columns": columns} if columns is not None else {}),
         "config": config.to_dict(),
         "data_fingerprint": blocks.fingerprint(),
         "block_locations": blocks.locations(),
@@ -180,4 +191,5 @@ def fitted_model(
         intercept=b,
         label=config.data.label,
         metadata=metadata,
+        encoding=encoding,
     )

@@ -7,7 +7,8 @@ renamed into place (:func:`sparklr.output.publish`):
 * ``checkpoint.json``: the final optimizer state (written by :mod:`sparklr.app.checkpoint`);
 * with inference (``train.inference``): ``coefficients.csv``, one row per coefficient;
 * with ``output.report``: ``report.md`` and its plots (:mod:`sparklr.report`);
-* with ``output.spark_ml``: ``spark-ml/``, the Spark ML export (:mod:`sparklr.mlexport`).
+* with ``output.spark_ml``: ``spark-ml/``, the Spark ML export (:mod:`sparklr.mlexport`; with
+  categorical columns a PipelineModel on the raw columns: :mod:`sparklr.spark.pipeline_export`).
 """
 
 from __future__ import annotations
@@ -46,7 +47,13 @@ def write_model_dir(
 
     ``model.metadata`` has the metrics already; ``moments`` give the report's standardized
     coefficients; ``seconds`` = (loading, training)."""
-    if config.output.spark_ml:
+    if config.output.spark_ml and model.encoding is not None:
+        from pyspark.sql import SparkSession
+
+        from sparklr.spark.pipeline_export import write_pipeline
+
+        write_pipeline(SparkSession.getActiveSession(), model, staging / SPARK_ML_DIR)
+    elif config.output.spark_ml:
         from sparklr.mlexport import write_spark_ml
 
         write_spark_ml(

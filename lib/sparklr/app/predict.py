@@ -118,7 +118,7 @@ def predict(
 ) -> dict | None:
     """Score the rows of ``source`` into ``output``; return the metrics (None without a
     label column)."""
-    from sparklr.spark.scoring import model_metrics, score_frame
+    from sparklr.spark.scoring import model_metrics, score_frame, unseen_levels
     from sparklr.spark.sources import read_source
 
     with (
@@ -126,7 +126,7 @@ def predict(
         staged_directory(output, overwrite) as staging,
     ):
         frame = read_source(spark, source)
-        missing = [n for n in model.feature_names if n not in frame.columns]
+        missing = [n for n in model.input_columns if n not in frame.columns]
         if missing:
             raise DataError(
                 f"input {source.name} lacks the model's feature column(s): {', '.join(missing)}"
@@ -134,8 +134,11 @@ def predict(
         for name in ("probability", "prediction"):
             if name in frame.columns:
                 raise DataError(f"input {source.name} already has a column named {name!r}")
+        design = model.encoding
+        if design is not None:
+            _log_unseen(unseen_levels(frame, design))
         scored = score_frame(
-            frame, model.feature_names, model.coefficients, model.intercept, threshold
+            frame, model.feature_names, model.coefficients, model.intercept, threshold, design
         )
         scored.write.parquet(str(staging))
         metrics = None
@@ -149,7 +152,30 @@ def predict(
                 model.coefficients,
                 model.intercept,
                 threshold,
+                design=design,
             )
             write_json_atomic(staging / "_metrics.json", metrics)
             log.info("metrics: %s", json.dumps(metrics))
         return metrics
+
+
+def _log_unseen(counts: dict[str, dict]) -> None:
+    """One warning per categorical column with levels (or nulls) not seen in training."""
+    for column, c in counts.items():
+        if c["unseen"]:
+            log.warning(
+                "%s: %d row(s) have a level not seen in training (e.g. %r): scored as the "
+                "reference level (all indicators 0)",
+                column,
+                c["unseen"],
+                c["example"],
+            )
+        if c["nulls"]:
+            log.warning(
+                "%s: %d null row(s) without a level of their own: %s",
+                column,
+                c["nulls"],
+                "probability null (data.categorical_nulls = error)"
+                if c["rule"] == "error"
+                else "scored as the reference level",
+            )

@@ -22,6 +22,7 @@ from sparklr.app.measure import measure_inference, measure_metrics
 from sparklr.app.model_dir import write_model_dir
 from sparklr.app.tune import write_path
 from sparklr.config import Config, load_config
+from sparklr.encoding import CategoricalRules
 from sparklr.inference import InferenceResult
 from sparklr.logs import ProgressLog
 from sparklr.model import Model
@@ -146,7 +147,16 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
             problem = make_problem(loaded.blocks, loaded.frames.names, config.train)
             write_path(config, problem, loaded.frames.names, staging)  # [tune] (issue 14)
             fit = _fit(config, loaded, problem, staging, resume)
-            model = fitted_model(config, loaded.blocks, loaded.frames.names, problem, fit)
+            frames = loaded.frames
+            model = fitted_model(
+                config,
+                loaded.blocks,
+                frames.names,
+                problem,
+                fit,
+                encoding=frames.design if frames.design.categorical else None,
+                columns=frames.roles,
+            )
             model.metadata["source"] = sources.describe_sources(config.data)
             histograms = measure_metrics(config, loaded.blocks, loaded.frames.validation, model)
             inference = measure_inference(
@@ -204,7 +214,7 @@ def _release(loaded: _Loaded | None, spark, owns_session: bool) -> None:
 def _load(spark, config: Config) -> _Loaded:
     """Read (or generate) data.* and build the resident blocks of the training frame."""
     from sparklr.spark.blockset import BlockSet
-    from sparklr.spark.loading import load_frames
+    from sparklr.spark.loading import Categorical, load_frames
 
     started = time.perf_counter()
     d = config.data
@@ -220,6 +230,7 @@ def _load(spark, config: Config) -> _Loaded:
         validation_fraction=d.validation_fraction,
         validation_seed=d.validation_seed,
         reader=d.reader,
+        categorical=Categorical(tuple(d.categorical), _categorical_rules(config)),
     )
     blocks = BlockSet(
         spark,
@@ -230,6 +241,7 @@ def _load(spark, config: Config) -> _Loaded:
         drop_invalid=d.drop_invalid,
         weight=d.weight,
         parquet=frames.parquet,
+        design=frames.design,
     ).build()
     seconds = time.perf_counter() - started
     log.info(
@@ -242,6 +254,17 @@ def _load(spark, config: Config) -> _Loaded:
     if blocks.dropped:
         log.warning("dropped %d row(s) with NaN, ±Inf or null values", blocks.dropped)
     return _Loaded(frames, blocks, seconds)
+
+
+def _categorical_rules(config: Config) -> CategoricalRules:
+    d = config.data
+    return CategoricalRules(
+        nulls=d.categorical_nulls,
+        max_levels=d.max_levels,
+        coding=d.categorical_coding,
+        references=dict(d.categorical_reference),
+        penalized=config.train.reg_param > 0,
+    )
 
 
 def _fit(config: Config, loaded: _Loaded, problem: Problem, staging: Path, resume: bool) -> Fit:

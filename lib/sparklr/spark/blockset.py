@@ -34,6 +34,7 @@ from functools import partial
 import numpy as np
 from pyspark.sql import DataFrame, SparkSession
 
+from sparklr.encoding import Design
 from sparklr.errors import DataError
 from sparklr.kernels import AUC_BINS, FISHER, BlockSums, ScoreSummary, merge_scores, sum_in_order
 from sparklr.spark import blockfiles, usage
@@ -64,7 +65,9 @@ class BlockSet:
     """The resident blocks of one dataset, and the :class:`SumsSource` over them.
 
     ``frame`` has the columns [label, *feature_names], all double, followed by the sample
-    weight column when ``weight`` names one.
+    weight column when ``weight`` names one; with a ``design`` that has categorical columns,
+    [label, *design.columns, (weight)] with the categorical columns raw (the build encodes
+    them) and ``feature_names`` = ``design.feature_names``.
     """
 
     def __init__(
@@ -79,8 +82,11 @@ class BlockSet:
         weight: str = "",
         parquet: ParquetPlan | None = None,
         fit: bool = True,
+        design: Design | None = None,
     ):
         self.spark = spark
+        #: The encoding of the categorical columns (None: the frame's features are numeric).
+        self.design = design if design is not None and design.categorical else None
         #: When given, blocks are read from these Parquet files with pyarrow in the executors
         #: (``frame`` is then only the schema's witness); see :mod:`sparklr.spark.parquet`.
         self.parquet = parquet
@@ -113,6 +119,7 @@ class BlockSet:
             block_type=self.block_type,
             drop_invalid=self.drop_invalid,
             weight=self.weight,
+            design=self.design,
         )
         if self.parquet is not None:
             plan, columns = self.parquet, self.parquet.columns

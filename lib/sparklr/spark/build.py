@@ -6,6 +6,8 @@ decoded by pyarrow from the Parquet files themselves when there is a
 JVM never touches the data), otherwise from Spark's scan of the DataFrame through
 ``mapInArrow`` (:func:`build_from_arrow`). On its executor the task (:func:`build_block`)
 
+* encodes the categorical columns when the spec has a :class:`~sparklr.encoding.Design`
+  (the batches then hold the raw input columns: :meth:`~sparklr.encoding.Design.encode`),
 * streams the features into the block's files through its block type
   (:mod:`sparklr.spark.blocktype`), and copies the labels into y_p (float64) and, with a
   weight column, the sample weights into v_p (float64),
@@ -32,6 +34,7 @@ from pyspark import TaskContext
 from pyspark.sql import Row
 from pyspark.sql.pandas.types import from_arrow_schema
 
+from sparklr.encoding import Design
 from sparklr.spark.blockfiles import BlockWriter
 from sparklr.spark.blocktype import BlockType, Features
 from sparklr.stats import MAX_GRAM_FEATURES, FeatureMoments
@@ -136,6 +139,14 @@ class BuildSpec:
     drop_invalid: bool = False
     #: The weight column's name ("" = no sample weights); it is the batches' last column.
     weight: str = ""
+    #: With categorical columns: the batches are [label, *design.columns, (weight)], raw, and
+    #: the build encodes them into [label, *feature_names, (weight)].
+    design: Design | None = None
+
+    def encoded(self, batches: Iterable[pa.RecordBatch]) -> Iterable[pa.RecordBatch]:
+        if self.design is None:
+            return batches
+        return (self.design.encode(b, b.schema.names[0], self.weight) for b in batches)
 
 
 def build_from_arrow(batches: Iterator[pa.RecordBatch], spec: BuildSpec) -> Iterator:
@@ -160,7 +171,8 @@ def build_from_parquet(
     for pid, slices in items:
         rows = sum(s.rows for s in slices)
         try:
-            meta = build_block(pid, read_slices(slices, columns), rows, spec)
+            raw = () if spec.design is None else tuple(spec.design.categorical)
+            meta = build_block(pid, read_slices(slices, columns, raw=raw), rows, spec)
         except ParquetReadError as exc:
             # Bad data, not a failed task: report it in the meta (the driver raises a
             # DataError naming the file), so that Spark does not retry the task.
@@ -198,7 +210,7 @@ def build_block(
     t0 = time.perf_counter()
     timed = _TimedBatches(batches)
     with BlockWriter(spec.dataset_id, pid) as writer:
-        X, y, v = _receive(pid, timed, rows, spec, writer)
+        X, y, v = _receive(pid, spec.encoded(timed), rows, spec, writer)
         t_copy = time.perf_counter()
         X, y, v, checks = _check(pid, X, y, v, spec, writer)
         nan_free = (np.nan_to_num(y), None if v is None else np.nan_to_num(v))

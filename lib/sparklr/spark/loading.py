@@ -4,13 +4,16 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
+from sparklr.encoding import CategoricalRules, Design
 from sparklr.errors import DataError
+from sparklr.spark.columns import resolve_roles
 from sparklr.spark.data import NUMERIC_TYPES, select_columns
+from sparklr.spark.levels import discover_design
 from sparklr.spark.parquet import ParquetPlan, plan_parquet_blocks
 from sparklr.spark.sources import Source, pyarrow_reason, read_source
 from sparklr.spark.synthetic import feature_names, synthetic_frame
@@ -57,6 +60,11 @@ class Frames:
     #: How pyarrow reads the training blocks straight from the Parquet files; None = through
     #: Spark's scan of ``train`` (CSV, synthetic, a validation split, or data.reader = "spark").
     parquet: ParquetPlan | None = None
+    #: The input feature columns and the encoding of the categorical ones (``names`` are its
+    #: feature names); with categorical columns the frames hold them raw.
+    design: Design | None = None
+    #: Every input column's role (sparklr.spark.columns), for the log and model.json.
+    roles: dict[str, str] | None = None
 
 
 def load_frames(
@@ -74,6 +82,7 @@ def load_frames(
     validation_fraction: float = 0.0,
     validation_seed: int = 0,
     reader: str = "auto",
+    categorical: Categorical | None = None,
 ) -> Frames:
     """The training frame: the rows of ``source`` (:func:`~sparklr.spark.sources.read_source`:
     a file in a format, or a catalog table, with reader options and a filter; ``fmt`` and
@@ -94,7 +103,12 @@ def load_frames(
     read them; "pyarrow" fails instead of falling back; "spark" always reads through Spark. A
     ``validation_fraction`` split, a filter, or a reader option pyarrow does not honour
     (:func:`~sparklr.spark.sources.pyarrow_reason`) always goes through Spark.
+
+    ``categorical``: the categorical columns and the rules of their encoding; every column's
+    role is resolved (:mod:`sparklr.spark.columns`) and logged, and the levels are found in
+    one pass (:mod:`sparklr.spark.levels`).
     """
+    rules = categorical or Categorical()
     if reader not in READERS:
         raise DataError(f"unknown reader {reader!r}; use one of {', '.join(READERS)}")
     source = source or Source(fmt, path)
@@ -106,7 +120,10 @@ def load_frames(
         features = list(features) or feature_names(n_features)
     else:
         raw = read_source(spark, source)
-    frame, names = training_columns(raw, label, list(features), weight)
+    roles = resolve_roles(raw.schema, label, list(features), list(rules.columns), weight)
+    roles.log()
+    design = discover_design(raw, roles, rules.encoding)
+    frame, names = design_frame(raw, label, design, weight), design.feature_names
     blocks = partitions or default_block_count(spark)
     validation = None
     if validation_fraction:
@@ -114,7 +131,7 @@ def load_frames(
     elif validation_source:
         if validation_source.format == "synthetic":
             raise DataError("a validation dataset needs a file format or a table")
-        validation, _ = select_columns(read_source(spark, validation_source), label, names)
+        validation = design_frame(read_source(spark, validation_source), label, design)
     plan = None
     if source.format == "parquet" and reader != "spark":
         if validation_fraction:
@@ -122,8 +139,9 @@ def load_frames(
         elif pyarrow_reason(source):
             reason = pyarrow_reason(source)
         else:
-            columns = [label, *names] + ([weight] if weight else [])
-            planned = plan_parquet_blocks(raw.inputFiles(), columns, blocks)
+            columns = [label, *design.columns] + ([weight] if weight else [])
+            categorical = tuple(design.categorical)
+            planned = plan_parquet_blocks(raw.inputFiles(), columns, blocks, categorical)
             reason = planned if isinstance(planned, str) else ""
             plan = None if reason else planned
         if reason and reader == "pyarrow":
@@ -132,7 +150,28 @@ def load_frames(
             log.info("reading %s through Spark: %s", source.path, reason)
     if plan is None:
         frame = to_blocks(frame, partitions, blocks)
-    return Frames(frame, validation, names, plan)
+    return Frames(frame, validation, names, plan, design, roles.roles)
+
+
+@dataclass(frozen=True)
+class Categorical:
+    """The data.categorical* keys as plain values: which columns, and how they are encoded."""
+
+    columns: tuple[str, ...] = ()
+    encoding: CategoricalRules = field(default_factory=CategoricalRules)
+
+
+def design_frame(raw: DataFrame, label: str, design: Design, weight: str = "") -> DataFrame:
+    """[label, *design.columns, (weight)]: doubles, except the categorical columns (raw)."""
+    missing = [c for c in [label, *design.columns] if c not in raw.columns]
+    if missing:
+        raise DataError(f"column(s) not found: {', '.join(missing)}")
+
+    def column(name: str):
+        c = F.col(f"`{name}`")
+        return (c if name in design.categorical else c.cast("double")).alias(name)
+
+    return raw.select(*[column(c) for c in [label, *design.columns, *([weight] if weight else [])]])
 
 
 def training_columns(

@@ -55,6 +55,8 @@ class ParquetPlan:
 
     columns: tuple[str, ...]
     blocks: tuple[tuple[ParquetSlice, ...], ...]
+    #: Categorical columns: read as they are stored (strings, booleans, integers), not cast.
+    raw: tuple[str, ...] = ()
 
     @property
     def partitions(self) -> int:
@@ -79,11 +81,18 @@ def _plain_numeric(t: pa.DataType) -> bool:
     return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
 
 
+def _categorical(t: pa.DataType) -> bool:
+    if pa.types.is_dictionary(t):
+        t = t.value_type
+    return pa.types.is_string(t) or pa.types.is_large_string(t) or _plain_numeric(t)
+
+
 def plan_parquet_blocks(
-    files: Sequence[str], columns: Sequence[str], partitions: int
+    files: Sequence[str], columns: Sequence[str], partitions: int, raw: Sequence[str] = ()
 ) -> ParquetPlan | str:
     """Split the rows of ``files`` into ``partitions`` contiguous, equal-sized ranges (see the
-    module docstring); a ``str`` says why pyarrow cannot read them (use Spark's reader)."""
+    module docstring); a ``str`` says why pyarrow cannot read them (use Spark's reader).
+    ``raw``: the categorical columns among ``columns`` (strings allowed, read uncast)."""
     if not files:
         return "no input files listed"
     if partitions < 1:
@@ -102,7 +111,8 @@ def plan_parquet_blocks(
             index = schema.get_field_index(name)
             if index < 0:
                 return f"column {name!r} is not stored in {uri} (a partition directory?)"
-            if not _plain_numeric(schema.field(index).type):
+            usable = _categorical if name in raw else _plain_numeric
+            if not usable(schema.field(index).type):
                 return f"column {name!r} has type {schema.field(index).type} in {uri}"
         groups += [(uri, g, metadata.row_group(g).num_rows) for g in range(metadata.num_row_groups)]
     total = sum(rows for _, _, rows in groups)
@@ -120,7 +130,7 @@ def plan_parquet_blocks(
                 break
             p += 1
         first = last
-    return ParquetPlan(tuple(columns), tuple(tuple(b) for b in blocks))
+    return ParquetPlan(tuple(columns), tuple(tuple(b) for b in blocks), tuple(raw))
 
 
 def _first_line(exc: BaseException) -> str:
@@ -134,9 +144,13 @@ class ParquetReadError(Exception):
 
 
 def read_slices(
-    slices: Sequence[ParquetSlice], columns: Sequence[str], batch_rows: int = 8192
+    slices: Sequence[ParquetSlice],
+    columns: Sequence[str],
+    batch_rows: int = 8192,
+    raw: Sequence[str] = (),
 ) -> Iterator[pa.RecordBatch]:
-    """The rows of ``slices`` in order, as record batches of float64 columns ``columns``.
+    """The rows of ``slices`` in order, as record batches of float64 columns ``columns``
+    (the ``raw`` ones as stored: the categorical columns, encoded by the build).
 
     Row groups are decoded as a stream of ``batch_rows``-row batches through a small read
     buffer, so a task holds a few MB of Arrow data at a time, never a whole row group (fresh
@@ -175,7 +189,10 @@ def read_slices(
                     if lo >= hi:
                         continue
                     batch = batch.slice(lo, hi - lo)
-                    columns = [pc.cast(batch.column(c), pa.float64()) for c in names]
+                    columns = [
+                        batch.column(c) if c in raw else pc.cast(batch.column(c), pa.float64())
+                        for c in names
+                    ]
                 except (pa.ArrowException, OSError) as exc:
                     raise ParquetReadError(
                         f"{piece.file} (row group {piece.row_group}): {_first_line(exc)}"

@@ -1,7 +1,10 @@
 """Scoring a DataFrame with a model, and its metrics (Spark).
 
 ``score_frame`` appends ``probability`` = σ(wᵀx + b) and ``prediction`` = 1(probability ≥
-threshold) to every row with ``mapInArrow`` (NumPy on Arrow batches; no Python rows).
+threshold) to every row with ``mapInArrow`` (NumPy on Arrow batches; no Python rows). With a
+:class:`~sparklr.encoding.Design` that has categorical columns, x is built from the raw columns
+by the same encoding as the blocks (a level unseen in training: all indicators 0);
+``unseen_levels`` counts the unseen levels and nulls of each categorical column.
 
 ``model_metrics`` measures a model on labelled data that are not resident (the scoring job's
 input; the training job scores its resident blocks instead, with the same definitions and
@@ -24,6 +27,7 @@ from pyspark.sql import DataFrame
 from pyspark.sql import functions as F
 from pyspark.sql import types as T
 
+from sparklr.encoding import Design
 from sparklr.errors import DataError
 from sparklr.kernels import HISTOGRAM_BINS, sigmoid
 
@@ -34,11 +38,13 @@ def score_frame(
     coefficients: np.ndarray,
     intercept: float,
     threshold: float = 0.5,
+    design: Design | None = None,
 ) -> DataFrame:
-    """``frame`` with ``probability`` (double) and ``prediction`` (int) appended."""
+    """``frame`` with ``probability`` (double) and ``prediction`` (int) appended; x from
+    ``design`` (the raw input columns) when given, else the ``feature_names`` columns."""
     w = np.asarray(coefficients, dtype=np.float64)
     b = float(intercept)
-    names = list(feature_names)
+    design = design if design is not None else Design.numeric(feature_names)
     schema = T.StructType(
         [
             *frame.schema.fields,
@@ -49,16 +55,7 @@ def score_frame(
 
     def score(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for batch in batches:
-            X = (
-                np.column_stack(
-                    [
-                        batch.column(n).cast(pa.float64()).to_numpy(zero_copy_only=False)
-                        for n in names
-                    ]
-                )
-                if batch.num_rows
-                else np.empty((0, len(names)))
-            )
+            X = design.matrix(batch)
             p = sigmoid(X @ w + b)
             valid = np.isfinite(p)
             probability = pa.array(p, mask=~valid)
@@ -129,6 +126,7 @@ def model_metrics(
     intercept: float,
     threshold: float = 0.5,
     bins: int = HISTOGRAM_BINS,
+    design: Design | None = None,
 ) -> tuple[dict[str, float], dict[str, list]]:
     """Score ``frame`` (label + feature columns) and measure the model on it, distributed.
 
@@ -137,7 +135,11 @@ def model_metrics(
     ``auc_error_bound`` (0: the AUC is exact), ``positives``}, :func:`probability_histogram`);
     a metric that is undefined (AUC with one class) is None. Raises
     :class:`~sparklr.errors.DataError` when a label is not 0/1 or no row is left.
+    With a ``design`` that has categorical columns, ``frame`` has the raw input columns and is
+    encoded first (:func:`encoded_frame`).
     """
+    if design is not None and design.categorical:
+        frame = encoded_frame(frame, label, design)
     usable = finite_rows(frame, [label, *feature_names])
     scored = score_frame(usable, feature_names, coefficients, intercept, threshold)
     histogram = probability_histogram(scored, label, bins)
@@ -153,6 +155,47 @@ def model_metrics(
     metrics = {k: (v if np.isfinite(v) else None) for k, v in metrics.items()}
     metrics["auc_error_bound"] = None if metrics["auc"] is None else 0.0
     return metrics, histogram
+
+
+def encoded_frame(frame: DataFrame, label: str, design: Design) -> DataFrame:
+    """[label, *design.feature_names] as doubles, encoded from the raw input columns."""
+    names = [label, *design.feature_names]
+    schema = T.StructType([T.StructField(n, T.DoubleType(), True) for n in names])
+
+    def encode(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            yield design.encode(batch, label)
+
+    columns = [F.col(f"`{c}`") for c in [label, *design.columns]]
+    return frame.select(*columns).mapInArrow(encode, schema)
+
+
+def unseen_levels(frame: DataFrame, design: Design) -> dict[str, dict]:
+    """Per categorical column: ``unseen`` rows (a value not seen in training, scored as the
+    reference), an ``example`` of such a value, and ``nulls`` rows that have no level of
+    their own (scored as the reference with data.categorical_nulls = "level", as null
+    otherwise). One aggregation; only these numbers reach the driver."""
+    aggregates = []
+    for i, (column, encoding) in enumerate(design.categorical.items()):
+        value = F.col(f"`{column}`").cast("string")
+        unseen = value.isNotNull() & ~value.isin(*encoding.levels, *encoding.pooled)
+        aggregates += [
+            F.sum(unseen.cast("long")).alias(f"u{i}"),
+            F.min(F.when(unseen, value)).alias(f"e{i}"),
+            F.sum(value.isNull().cast("long")).alias(f"n{i}"),
+        ]
+    if not aggregates:
+        return {}
+    row = frame.agg(*aggregates).first()
+    return {
+        column: {
+            "unseen": int(row[f"u{i}"] or 0),
+            "example": row[f"e{i}"],
+            "nulls": 0 if encoding.null_level else int(row[f"n{i}"] or 0),
+            "rule": encoding.nulls,
+        }
+        for i, (column, encoding) in enumerate(design.categorical.items())
+    }
 
 
 def _evaluate(
