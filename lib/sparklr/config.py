@@ -52,11 +52,18 @@ class SyntheticSection:
 class DataSection:
     #: File or directory to read; unused for format "synthetic".
     path: str = ""
-    #: "parquet", "csv" (with a header row) or "synthetic".
+    #: "parquet", "csv" (with a header row), "libsvm" or "synthetic".
     format: str = "parquet"
     label: str = "label"
     #: Feature columns in order; empty = every numeric column except the label (and weight).
     features: list[str] = field(default_factory=list)
+    #: One Spark ML vector column holding the features (MLlib's featuresCol) instead of
+    #: data.features; "" = plain columns (libsvm: its "features").
+    features_col: str = ""
+    #: Blocks of a vector column: "auto" (CSR when sparse, see README), "dense" or "sparse".
+    block_type: str = "auto"
+    #: libsvm only: the number of features (Spark's numFeatures); 0 = the largest index.
+    num_features: int = 0
     #: Number of partitions (blocks) to train on; 0 = one per executor core (Spark's default
     #: parallelism; see sparklr.spark.loading.default_block_count).
     partitions: int = 0
@@ -276,10 +283,11 @@ def validate(config: Config) -> None:
     """Range and choice checks that types alone do not express."""
     d, t, s = config.data, config.train, config.data.synthetic
     _require(
-        d.format in ("parquet", "csv", "synthetic"),
+        d.format in ("parquet", "csv", "libsvm", "synthetic"),
         "data.format",
-        f"must be one of parquet, csv, synthetic; got {d.format!r}",
+        f"must be one of parquet, csv, libsvm, synthetic; got {d.format!r}",
     )
+    _validate_vector_input(d)
     _require(
         d.format == "synthetic" or bool(d.path),
         "data.path",
@@ -313,7 +321,7 @@ def validate(config: Config) -> None:
     _require(
         not (d.validation_path and d.format == "synthetic"),
         "data.validation_path",
-        'needs data.format parquet or csv (use data.validation_fraction with "synthetic")',
+        'needs data.format parquet, csv or libsvm (use data.validation_fraction with "synthetic")',
     )
     _require(s.rows > 0, "data.synthetic.rows", f"must be > 0, got {s.rows}")
     _require(s.features > 0, "data.synthetic.features", f"must be > 0, got {s.features}")
@@ -344,6 +352,50 @@ def validate(config: Config) -> None:
     _require(t.log_every >= 0, "train.log_every", f"must be ≥ 0, got {t.log_every}")
     _validate_objective(config)
     _require(bool(config.output.path), "output.path", "must be set")
+
+
+def _validate_vector_input(d: DataSection) -> None:
+    """data.features_col / block_type / num_features and format libsvm."""
+    _require(
+        not (d.features_col and d.features),
+        "data.features_col",
+        "and data.features cannot both be set (one vector column, or plain columns)",
+    )
+    _require(
+        d.block_type in ("auto", "dense", "sparse"),
+        "data.block_type",
+        f"must be auto, dense or sparse, got {d.block_type!r}",
+    )
+    _require(d.num_features >= 0, "data.num_features", f"must be ≥ 0, got {d.num_features}")
+    _require(
+        d.format == "libsvm" or not d.num_features,
+        "data.num_features",
+        'is for data.format = "libsvm" (a vector column has its size)',
+    )
+    _require(
+        d.format != "synthetic" or not d.features_col,
+        "data.features_col",
+        'cannot be used with data.format = "synthetic"',
+    )
+    if d.format == "libsvm":
+        _require(not d.features, "data.features", 'cannot be used with data.format = "libsvm"')
+        _require(
+            d.features_col in ("", "features"),
+            "data.features_col",
+            'must be "features" (or empty) with data.format = "libsvm"',
+        )
+        _require(d.label == "label", "data.label", 'must be "label" with data.format = "libsvm"')
+    if d.features_col:
+        _require(
+            d.features_col != d.label,
+            "data.features_col",
+            f"is the label column {d.label!r}",
+        )
+        _require(
+            d.features_col != d.weight,
+            "data.features_col",
+            f"is the weight column {d.weight!r}",
+        )
 
 
 def _validate_objective(config: Config) -> None:

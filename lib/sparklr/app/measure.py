@@ -73,6 +73,7 @@ def _validation_summary(
         dtype=blocks.dtype,
         drop_invalid=True,
         fit=False,
+        block_type=blocks.block_type,
     )
     try:
         held_out.build()

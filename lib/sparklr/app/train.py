@@ -248,6 +248,10 @@ def _load(spark, config: Config) -> _Loaded:
         validation_fraction=d.validation_fraction,
         validation_seed=d.validation_seed,
         reader=d.reader,
+        features_col=d.features_col,
+        block_type=d.block_type,
+        num_features=d.num_features,
+        dtype=d.dtype,
     )
     blocks = BlockSet(
         spark,
@@ -258,6 +262,7 @@ def _load(spark, config: Config) -> _Loaded:
         drop_invalid=d.drop_invalid,
         weight=d.weight,
         parquet=frames.parquet,
+        block_type=frames.block_type,
     ).build()
     seconds = time.perf_counter() - started
     log.info(

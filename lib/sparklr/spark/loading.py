@@ -10,6 +10,7 @@ from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
 from sparklr.errors import DataError
+from sparklr.spark.blocktype import BlockType
 from sparklr.spark.data import NUMERIC_TYPES, read_table, select_columns
 from sparklr.spark.parquet import ParquetPlan, plan_parquet_blocks
 from sparklr.spark.synthetic import feature_names, synthetic_frame
@@ -56,6 +57,9 @@ class Frames:
     #: How pyarrow reads the training blocks straight from the Parquet files; None = through
     #: Spark's scan of ``train`` (CSV, synthetic, a validation split, or data.reader = "spark").
     parquet: ParquetPlan | None = None
+    #: How the blocks store the features: None = dense rows of double columns; for a vector
+    #: column (or LIBSVM) the type :mod:`sparklr.spark.vector_input` chose.
+    block_type: BlockType | None = None
 
 
 def load_frames(
@@ -72,6 +76,10 @@ def load_frames(
     validation_fraction: float = 0.0,
     validation_seed: int = 0,
     reader: str = "auto",
+    features_col: str = "",
+    block_type: str = "auto",
+    num_features: int = 0,
+    dtype: str = "float64",
 ) -> Frames:
     """The training frame: ``path`` read as ``fmt`` (or ``synthetic`` = (rows, features,
     partitions, seed) generated when ``fmt == "synthetic"``), its columns checked, optionally
@@ -89,11 +97,31 @@ def load_frames(
     :func:`default_block_count` when 0) and falls back to Spark's reader when pyarrow cannot
     read them; "pyarrow" fails instead of falling back; "spark" always reads through Spark. A
     ``validation_fraction`` split always goes through Spark.
+
+    ``features_col`` (a Spark ML vector column) or ``fmt = "libsvm"``: see
+    :func:`load_vector_frames` (``block_type``, ``num_features`` and ``dtype`` are its).
     """
     if reader not in READERS:
         raise DataError(f"unknown reader {reader!r}; use one of {', '.join(READERS)}")
     if validation_path and validation_fraction:
         raise DataError("give either a validation path or a validation fraction, not both")
+    if features_col or fmt == "libsvm":
+        return load_vector_frames(
+            spark,
+            fmt=fmt,
+            path=path,
+            label=label,
+            features_col=features_col or "features",
+            partitions=partitions,
+            weight=weight,
+            validation_path=validation_path,
+            validation_fraction=validation_fraction,
+            validation_seed=validation_seed,
+            reader=reader,
+            block_type=block_type,
+            num_features=num_features,
+            dtype=dtype,
+        )
     if fmt == "synthetic":
         rows, n_features, parts, seed = synthetic
         raw, _ = synthetic_frame(spark, rows, n_features, parts, seed)
@@ -172,3 +200,73 @@ def split_validation(frame: DataFrame, fraction: float, seed: int) -> tuple[Data
         raise DataError(f"validation fraction must be in (0, 1), got {fraction}")
     train, validation = frame.randomSplit([1.0 - fraction, fraction], seed=seed)
     return train, validation
+
+
+def load_vector_frames(
+    spark: SparkSession,
+    *,
+    fmt: str,
+    path: str,
+    label: str,
+    features_col: str,
+    partitions: int = 0,
+    weight: str = "",
+    validation_path: str = "",
+    validation_fraction: float = 0.0,
+    validation_seed: int = 0,
+    reader: str = "auto",
+    block_type: str = "auto",
+    num_features: int = 0,
+    dtype: str = "float64",
+) -> Frames:
+    """:func:`load_frames` for features in one Spark ML vector column ``features_col`` (of a
+    Parquet/CSV table, or the "features" of a LIBSVM file): frames [label, features_col,
+    (weight)], names and block type from :mod:`sparklr.spark.vector_input`; Parquet is read
+    by pyarrow in the executors as for double columns (the vector struct read as stored)."""
+    from sparklr.spark.vector_input import (
+        is_vector_column,
+        read_libsvm,
+        vector_block_type,
+        vector_size,
+    )
+
+    def read(source: str) -> DataFrame:
+        return (
+            read_libsvm(spark, source, num_features)
+            if fmt == "libsvm"
+            else (read_table(spark, source, fmt))
+        )
+
+    raw = read(path)
+    for column, role in ((label, "label"), (weight, "weight")):
+        if column and column not in raw.columns:
+            raise DataError(
+                f"{role} column {column!r} not found; columns are: {', '.join(raw.columns)}"
+            )
+        if column and not isinstance(raw.schema[column].dataType, NUMERIC_TYPES):
+            raise DataError(f"{role} column {column!r} must be numeric")
+    if not is_vector_column(raw, features_col):
+        kind = raw.schema[features_col].dataType.simpleString()
+        raise DataError(f"features column {features_col!r} has type {kind}, not a Spark ML vector")
+    n_features, names, scan = vector_size(raw, features_col)
+    chosen = vector_block_type(raw, features_col, n_features, block_type, dtype, scan)
+    columns = [F.col(f"`{label}`").cast("double").alias(label), F.col(f"`{features_col}`")]
+    if weight:
+        columns.append(F.col(f"`{weight}`").cast("double").alias(weight))
+    frame = raw.select(*columns)
+    validation = None
+    if validation_fraction:
+        frame, validation = split_validation(frame, validation_fraction, validation_seed)
+    elif validation_path:
+        validation = read(validation_path).select(*columns[:2])
+    blocks = partitions or default_block_count(spark)
+    plan = None
+    if fmt == "parquet" and reader != "spark" and not validation_fraction:
+        selected = [label, features_col] + ([weight] if weight else [])
+        planned = plan_parquet_blocks(raw.inputFiles(), selected, blocks)
+        plan = None if isinstance(planned, str) else planned
+        if plan is None and reader == "pyarrow":
+            raise DataError(f'data.reader = "pyarrow" cannot read {path}: {planned}')
+    if plan is None:
+        frame = _to_blocks(frame, partitions, blocks)
+    return Frames(frame, validation, names, plan, chosen)

@@ -11,7 +11,8 @@ the same on every run), their row groups from the Parquet footers, and the globa
 within it). Only the footers are read on the driver; no data.
 
 Read (executor, :func:`read_slices`): each slice's row group is decoded column by column,
-cast to float64 (nulls become NaN, so the checks of :mod:`sparklr.spark.build` name them)
+cast to float64 (nulls become NaN, so the checks of :mod:`sparklr.spark.build` name them;
+a Spark ML vector column, a struct, is passed as stored)
 and yielded in batches of ``batch_rows`` rows. The rows of a block are therefore those of its
 range, in file order; reading the same plan again gives the same blocks.
 
@@ -79,6 +80,13 @@ def _plain_numeric(t: pa.DataType) -> bool:
     return pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_boolean(t)
 
 
+def _readable(t: pa.DataType) -> bool:
+    """A plain numeric column (cast to float64) or a Spark ML vector struct (read as is)."""
+    from sparklr.spark.vectors import is_vector_struct
+
+    return _plain_numeric(t) or is_vector_struct(t)
+
+
 def plan_parquet_blocks(
     files: Sequence[str], columns: Sequence[str], partitions: int
 ) -> ParquetPlan | str:
@@ -102,7 +110,7 @@ def plan_parquet_blocks(
             index = schema.get_field_index(name)
             if index < 0:
                 return f"column {name!r} is not stored in {uri} (a partition directory?)"
-            if not _plain_numeric(schema.field(index).type):
+            if not _readable(schema.field(index).type):
                 return f"column {name!r} has type {schema.field(index).type} in {uri}"
         groups += [(uri, g, metadata.row_group(g).num_rows) for g in range(metadata.num_row_groups)]
     total = sum(rows for _, _, rows in groups)
@@ -126,6 +134,11 @@ def plan_parquet_blocks(
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text.splitlines()[0][:300] if text else ''}"
+
+
+def _as_read(column: pa.Array) -> pa.Array:
+    """A numeric column as float64; a vector struct unchanged."""
+    return column if pa.types.is_struct(column.type) else pc.cast(column, pa.float64())
 
 
 class ParquetReadError(Exception):
@@ -175,7 +188,7 @@ def read_slices(
                     if lo >= hi:
                         continue
                     batch = batch.slice(lo, hi - lo)
-                    columns = [pc.cast(batch.column(c), pa.float64()) for c in names]
+                    columns = [_as_read(batch.column(c)) for c in names]
                 except (pa.ArrowException, OSError) as exc:
                     raise ParquetReadError(
                         f"{piece.file} (row group {piece.row_group}): {_first_line(exc)}"
