@@ -87,9 +87,7 @@ def test_robust_curvature_and_hessian_limit():
     got = block_sums(CsrMatrix.of_dense(X), y, w, b, hessian=True, curvature=ROBUST)
     want = dense_kernel.block_sums(X, y, w, b, hessian=True, curvature=ROBUST)
     np.testing.assert_allclose(got.hess_ww, want.hess_ww, rtol=1e-11, atol=1e-12)
-    wide = CsrMatrix(
-        np.zeros(2, np.int32), np.zeros(0, np.int32), None, MAX_HESSIAN_FEATURES + 1
-    )
+    wide = CsrMatrix(np.zeros(2, np.int32), np.zeros(0, np.int32), None, MAX_HESSIAN_FEATURES + 1)
     with pytest.raises(ValueError, match="lbfgs"):
         block_sums(wide, np.zeros(1), np.zeros(MAX_HESSIAN_FEATURES + 1), 0.0, hessian=True)
 

@@ -210,7 +210,11 @@ def build_block(
         except FeatureError as exc:  # bad data, not a failed task (no retry): see BlockSet
             for _ in timed:  # consume the input, so that the Python worker is reused
                 pass
-            return BlockMeta(partition=pid, feature_error=f"partition {pid} {exc}")
+            return BlockMeta(
+                partition=pid,
+                feature_error=f"partition {pid} {exc}",
+                seconds=(timed.seconds, 0.0, 0.0, 0.0),
+            )
         t_copy = time.perf_counter()
         X, y, v, checks = _check(pid, X, y, v, spec, writer)
         nan_free = (np.nan_to_num(y), None if v is None else np.nan_to_num(v))

@@ -224,20 +224,19 @@ def load_vector_frames(
     (weight)], names and block type from :mod:`sparklr.spark.vector_input`; Parquet is read
     by pyarrow in the executors as for double columns (the vector struct read as stored)."""
     from sparklr.spark.vector_input import (
+        VectorScan,
         is_vector_column,
         read_libsvm,
         vector_block_type,
         vector_size,
     )
 
-    def read(source: str) -> DataFrame:
-        return (
-            read_libsvm(spark, source, num_features)
-            if fmt == "libsvm"
-            else (read_table(spark, source, fmt))
-        )
+    def read(source: str) -> tuple[DataFrame, VectorScan | None]:
+        if fmt == "libsvm":
+            return read_libsvm(spark, source, num_features)
+        return read_table(spark, source, fmt), None
 
-    raw = read(path)
+    raw, scan = read(path)
     for column, role in ((label, "label"), (weight, "weight")):
         if column and column not in raw.columns:
             raise DataError(
@@ -248,7 +247,7 @@ def load_vector_frames(
     if not is_vector_column(raw, features_col):
         kind = raw.schema[features_col].dataType.simpleString()
         raise DataError(f"features column {features_col!r} has type {kind}, not a Spark ML vector")
-    n_features, names, scan = vector_size(raw, features_col)
+    n_features, names, scan = vector_size(raw, features_col, scan)
     chosen = vector_block_type(raw, features_col, n_features, block_type, dtype, scan)
     columns = [F.col(f"`{label}`").cast("double").alias(label), F.col(f"`{features_col}`")]
     if weight:
@@ -258,7 +257,7 @@ def load_vector_frames(
     if validation_fraction:
         frame, validation = split_validation(frame, validation_fraction, validation_seed)
     elif validation_path:
-        validation = read(validation_path).select(*columns[:2])
+        validation = read(validation_path)[0].select(*columns[:2])
     blocks = partitions or default_block_count(spark)
     plan = None
     if fmt == "parquet" and reader != "spark" and not validation_fraction:

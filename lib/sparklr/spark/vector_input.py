@@ -15,10 +15,11 @@ n_x, feature names and density, and the block type that stores it (driver side).
   scipy's CSR mat-vec costs several times BLAS's dense one per entry; above 2¹⁶ features a
   dense row is ≥ 512 KiB.
 * LIBSVM (:func:`read_libsvm`): Spark's ``libsvm`` reader (1-based indices in the file, 0-based
-  in the vectors), ``numFeatures`` = ``data.num_features`` when > 0. When the reader fails
-  (its error names no line), one more pass over the text (``spark.read.text``, a regular
-  expression per line, in Spark) finds the first line that does not parse and names its file
-  and line number.
+  in the vectors), ``numFeatures`` = ``data.num_features`` when > 0; every line parsed once
+  before the build (:func:`read_libsvm`). When that fails (Spark's error names no line), a
+  regular expression over the text (``spark.read.text``, in Spark) finds a file with a line
+  that does not parse, and that file read as an RDD numbers its lines: the DataError names
+  the file, the line number and the line.
 """
 
 from __future__ import annotations
@@ -136,12 +137,13 @@ def scan_vectors(df: DataFrame, column: str, limit: int = 0) -> VectorScan:
     )
 
 
-def vector_size(df: DataFrame, column: str) -> tuple[int, list[str], VectorScan | None]:
-    """(n_x, names, the full scan when one was needed) of the vector ``column``."""
+def vector_size(
+    df: DataFrame, column: str, scan: VectorScan | None = None
+) -> tuple[int, list[str], VectorScan | None]:
+    """(n_x, names, the full scan when one was needed or given) of the vector ``column``."""
     size, names = metadata_size_and_names(df, column)
-    scan = None
     if size is None:
-        scan = scan_vectors(df, column)
+        scan = scan or scan_vectors(df, column)
         if scan.rows == 0:
             raise DataError(f"features column {column!r} has no rows")
         if scan.min_size != scan.max_size:
@@ -181,21 +183,27 @@ _NUMBER = r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|NaN|Infinity)"
 LIBSVM_LINE = rf"^\s*(?:#.*)?$|^\s*{_NUMBER}(?:\s+\d+:{_NUMBER})*\s*(?:#.*)?$"
 
 
-def read_libsvm(spark: SparkSession, path: str, num_features: int = 0) -> DataFrame:
-    """[label, features] of a LIBSVM file or directory (module docstring); a line that does
-    not parse is a DataError naming the file and the line number."""
+def read_libsvm(
+    spark: SparkSession, path: str, num_features: int = 0
+) -> tuple[DataFrame, VectorScan | None]:
+    """([label, features] of a LIBSVM file or directory, the scan of its vectors when one
+    was made); a line that does not parse is a DataError naming the file and line number.
+
+    Every line is parsed once before the build, so that a bad one fails here: without
+    ``num_features`` by Spark's reader itself (its pass finding the largest index), with it
+    by :func:`scan_vectors` (which also measures the density)."""
     reader = spark.read.format("libsvm")
     if num_features:
         reader = reader.option("numFeatures", num_features)
     try:
         frame = reader.load(path)
-        frame.head(1)  # the reader parses lazily with numFeatures: fail here, not in the build
+        scan = scan_vectors(frame, "features") if num_features else None
     except Exception as exc:
         message = first_message(exc, 300)
         if "PATH_NOT_FOUND" in message or "does not exist" in message:
             raise DataError(f"input path {path} does not exist") from exc
         raise DataError(f"cannot read {path} as libsvm: {_bad_line(spark, path, message)}") from exc
-    return frame
+    return frame, scan
 
 
 def _bad_line(spark: SparkSession, path: str, reader_message: str) -> str:
