@@ -194,3 +194,24 @@ def test_valid_combinations_load():
     assert (c.train.optimizer, c.train.reg_param) == ("newton", 0.0)
     c = load_config(None, ["data.format=synthetic", "train.momentum=nesterov"])
     assert c.train.momentum == "nesterov" and not c.train.line_search
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        (['data.features=["a"]', "data.features_col=v"], r"data\.features_col and data\.features"),
+        (["data.block_type=csr"], r"data\.block_type must be auto, dense or sparse"),
+        (["data.num_features=10"], r'data\.num_features is for data\.format = "libsvm"'),
+        (["data.format=libsvm", "data.features_col=v"], r'data\.features_col must be "features"'),
+        (["data.format=libsvm", "data.num_features=-1"], r"data\.num_features must be ≥ 0"),
+        (["data.features_col=label"], r"data\.features_col is the label column"),
+    ],
+)
+def test_vector_input_keys_are_checked(overrides, words):
+    with pytest.raises(ConfigError, match=words):
+        load_config(None, ["data.path=x", "output.path=o", *overrides])
+
+
+def test_vector_input_keys_default_to_plain_columns():
+    d = load_config(None, ["data.format=libsvm", "data.path=x", "data.num_features=7"]).data
+    assert (d.features_col, d.block_type, d.num_features, d.format) == ("", "auto", 7, "libsvm")
