@@ -32,6 +32,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyarrow import fs as pafs
 
+from sparklr.spark.vectors import is_vector_struct
+
 #: Read buffer of the Parquet reader: column chunks are streamed through it, not read whole.
 READ_BUFFER_BYTES = 1 << 20
 
@@ -82,8 +84,6 @@ def _plain_numeric(t: pa.DataType) -> bool:
 
 def _readable(t: pa.DataType) -> bool:
     """A plain numeric column (cast to float64) or a Spark ML vector struct (read as is)."""
-    from sparklr.spark.vectors import is_vector_struct
-
     return _plain_numeric(t) or is_vector_struct(t)
 
 

@@ -31,6 +31,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from pyspark.ml.linalg import VectorUDT
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
@@ -49,8 +50,7 @@ DENSITY_SAMPLE_ROWS = 10_000
 
 
 def is_vector_column(df: DataFrame, column: str) -> bool:
-    field = _field(df, column)
-    return field.dataType.typeName() == "vector" or type(field.dataType).__name__ == "VectorUDT"
+    return isinstance(_field(df, column).dataType, VectorUDT)
 
 
 def _field(df: DataFrame, column: str):

@@ -38,9 +38,9 @@ SPARSE, DENSE = 0, 1
 
 def is_vector_struct(t: pa.DataType) -> bool:
     """Whether ``t`` is the Arrow form of a Spark ML vector (module docstring)."""
-    return pa.types.is_struct(t) and tuple(t.field(i).name for i in range(t.num_fields)) == (
-        VECTOR_FIELDS
-    )
+    if not pa.types.is_struct(t):
+        return False
+    return tuple(t.field(i).name for i in range(t.num_fields)) == VECTOR_FIELDS
 
 
 @dataclass(frozen=True)
