@@ -266,6 +266,9 @@ def load_vector_frames(
         plan = None if isinstance(planned, str) else planned
         if plan is None and reader == "pyarrow":
             raise DataError(f'data.reader = "pyarrow" cannot read {path}: {planned}')
+        if plan is None:
+            log.info("reading %s through Spark: %s", path, planned)
     if plan is None:
         frame = _to_blocks(frame, partitions, blocks)
+    log.info("features: vector column %r of size %d, %s", features_col, n_features, chosen)
     return Frames(frame, validation, names, plan, chosen)
