@@ -226,7 +226,7 @@ def test_bad_tune_values_name_the_key(override, key):
 @pytest.mark.parametrize(
     ("overrides", "key", "words"),
     [
-        (["data.format=jsn", "data.path=/d"], "data.format", "parquet, csv, orc, json, avro"),
+        (["data.format=jsn", "data.path=/d"], "data.format", "parquet, csv, libsvm, orc, json, avro"),
         (["data.format=table"], "data.table", 'must name the table when format = "table"'),
         (["data.format=table", "data.table=db.t", "data.path=/d"], "data.path", "not read"),
         (["data.format=orc", "data.path=/d", "data.table=db.t"], "data.table", "only when"),
@@ -284,3 +284,24 @@ def test_data_description_keys_load():
     # a data source class name is any Spark source on the classpath
     c = load_config(None, ["data.format=org.example.Source", "data.path=/d"])
     assert c.data.format == "org.example.Source"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "words"),
+    [
+        (['data.features=["a"]', "data.features_col=v"], r"data\.features_col and data\.features"),
+        (["data.block_type=csr"], r"data\.block_type must be auto, dense or sparse"),
+        (["data.num_features=10"], r'data\.num_features is for data\.format = "libsvm"'),
+        (["data.format=libsvm", "data.features_col=v"], r'data\.features_col must be "features"'),
+        (["data.format=libsvm", "data.num_features=-1"], r"data\.num_features must be ≥ 0"),
+        (["data.features_col=label"], r"data\.features_col is the label column"),
+    ],
+)
+def test_vector_input_keys_are_checked(overrides, words):
+    with pytest.raises(ConfigError, match=words):
+        load_config(None, ["data.path=x", "output.path=o", *overrides])
+
+
+def test_vector_input_keys_default_to_plain_columns():
+    d = load_config(None, ["data.format=libsvm", "data.path=x", "data.num_features=7"]).data
+    assert (d.features_col, d.block_type, d.num_features, d.format) == ("", "auto", 7, "libsvm")

@@ -115,3 +115,22 @@ def test_every_optimizer_without_intercept_reaches_scikit_learns_optimum(optimiz
         C=1.0 / (lam * len(y)), fit_intercept=False, tol=1e-14, max_iter=10_000
     ).fit(X, y)
     np.testing.assert_allclose(state.theta[:-1], reference.coef_.ravel(), rtol=1e-7)
+
+
+def test_power_bound_is_close_above_the_exact_gram_eigenvalue():
+    """gram_power_bound from Gram mat-vecs alone vs the eigenvalue of the full Gram matrix."""
+    from sparklr.kernels.dense import gram_sums
+    from sparklr.objective import GRAM_POWER_MARGIN, gram_power_bound
+    from sparklr.stats import FeatureMoments
+
+    rng = np.random.default_rng(3)
+    X = (rng.random((2000, 40)) < 0.1) * (1.0 + rng.random((2000, 40)))
+    y = (rng.random(2000) < 0.3).astype(float)
+    moments = FeatureMoments.of_block(X, y)
+    for standardize in (False, True):
+        feature_map = FeatureMap.from_moments(moments, standardize)
+        exact = feature_map.gram_bound(moments)
+        power = gram_power_bound(lambda w, b: gram_sums(X, None, w, b), feature_map)
+        assert exact <= power <= GRAM_POWER_MARGIN * exact * (1 + 1e-9)
+        diagonal = FeatureMoments(moments.count, moments.mean, np.diag(moments.scatter), 0.0)
+        assert feature_map.gram_bound(diagonal) > 1.5 * power  # the trace bound is loose

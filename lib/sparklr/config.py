@@ -53,7 +53,8 @@ class SyntheticSection:
 class DataSection:
     #: File or directory to read; unused for formats "table" and "synthetic".
     path: str = ""
-    #: A Spark source (one of FORMATS, or a data source class name), "table" or "synthetic".
+    #: A Spark source (one of FORMATS, or a data source class name), "table", "libsvm" or
+    #: "synthetic".
     format: str = "parquet"
     #: The catalog table to read when format = "table", e.g. "db.events".
     table: str = ""
@@ -76,6 +77,13 @@ class DataSection:
     categorical_reference: dict[str, str] = field(default_factory=dict)
     #: Levels kept per categorical column; the rarer ones are pooled into "<other>".
     max_levels: int = 1000
+    #: One Spark ML vector column holding the features (MLlib's featuresCol) instead of
+    #: data.features; "" = plain columns (libsvm: its "features").
+    features_col: str = ""
+    #: Blocks of a vector column: "auto" (CSR when sparse, see README), "dense" or "sparse".
+    block_type: str = "auto"
+    #: libsvm only: the number of features (Spark's numFeatures); 0 = the largest index.
+    num_features: int = 0
     #: Number of partitions (blocks) to train on; 0 = one per executor core (Spark's default
     #: parallelism; see sparklr.spark.loading.default_block_count).
     partitions: int = 0
@@ -335,6 +343,7 @@ def _validate_source(config: Config) -> None:
     d, s = config.data, config.data.synthetic
     check_source(d.format, d.path, d.table, d.options, d.filter, _config_key)
     _validate_validation_data(d)
+    _validate_vector_input(d)
     _require(s.rows > 0, "data.synthetic.rows", f"must be > 0, got {s.rows}")
     _require(s.features > 0, "data.synthetic.features", f"must be > 0, got {s.features}")
     _require(s.partitions > 0, "data.synthetic.partitions", f"must be > 0, got {s.partitions}")
@@ -397,7 +406,7 @@ def _validate_tune(u: TuneSection) -> None:
 
 #: data.format values besides a data source class name (which has a "."): Spark's sources,
 #: those of common packages (avro, delta), a catalog table, generated data.
-FORMATS = ("parquet", "csv", "orc", "json", "avro", "delta", "table", "synthetic")
+FORMATS = ("parquet", "csv", "libsvm", "orc", "json", "avro", "delta", "table", "synthetic")
 
 
 def _config_key(name: str) -> str:
@@ -509,6 +518,56 @@ def _validate_categorical(d: DataSection) -> None:
         "data.categorical_reference",
         f"names column(s) not in data.categorical: {', '.join(unknown)}",
     )
+
+
+def _validate_vector_input(d: DataSection) -> None:
+    """data.features_col / block_type / num_features and format libsvm."""
+    _require(
+        not (d.features_col and d.features),
+        "data.features_col",
+        "and data.features cannot both be set (one vector column, or plain columns)",
+    )
+    _require(
+        not ((d.features_col or d.format == "libsvm") and d.categorical),
+        "data.categorical",
+        "cannot be used with a vector column (data.features_col or libsvm): encode the "
+        "categorical columns as plain columns instead",
+    )
+    _require(
+        d.block_type in ("auto", "dense", "sparse"),
+        "data.block_type",
+        f"must be auto, dense or sparse, got {d.block_type!r}",
+    )
+    _require(d.num_features >= 0, "data.num_features", f"must be ≥ 0, got {d.num_features}")
+    _require(
+        d.format == "libsvm" or not d.num_features,
+        "data.num_features",
+        'is for data.format = "libsvm" (a vector column has its size)',
+    )
+    _require(
+        d.format != "synthetic" or not d.features_col,
+        "data.features_col",
+        'cannot be used with data.format = "synthetic"',
+    )
+    if d.format == "libsvm":
+        _require(not d.features, "data.features", 'cannot be used with data.format = "libsvm"')
+        _require(
+            d.features_col in ("", "features"),
+            "data.features_col",
+            'must be "features" (or empty) with data.format = "libsvm"',
+        )
+        _require(d.label == "label", "data.label", 'must be "label" with data.format = "libsvm"')
+    if d.features_col:
+        _require(
+            d.features_col != d.label,
+            "data.features_col",
+            f"is the label column {d.label!r}",
+        )
+        _require(
+            d.features_col != d.weight,
+            "data.features_col",
+            f"is the weight column {d.weight!r}",
+        )
 
 
 def _validate_objective(config: Config) -> None:

@@ -61,8 +61,12 @@ class FeatureMoments:
         return self.scatter.ndim == 2
 
     @classmethod
-    def empty(cls, n_features: int) -> FeatureMoments:
-        shape = (n_features, n_features) if n_features <= MAX_GRAM_FEATURES else (n_features,)
+    def empty(cls, n_features: int, full: bool | None = None) -> FeatureMoments:
+        """No rows; the scatter full (n × n) when ``full``, by default when n ≤
+        MAX_GRAM_FEATURES."""
+        if full is None:
+            full = n_features <= MAX_GRAM_FEATURES
+        shape = (n_features, n_features) if full else (n_features,)
         return cls(0, np.zeros(n_features), np.zeros(shape), 0.0)
 
     @classmethod
@@ -169,8 +173,9 @@ class FeatureMoments:
 
 
 def merge_all(parts: list[FeatureMoments], n_features: int) -> FeatureMoments:
-    """Merge block moments in the given (partition) order."""
-    total = FeatureMoments.empty(n_features)
+    """Merge block moments in the given (partition) order (the scatter full or diagonal as
+    the parts': a CSR block's is always diagonal)."""
+    total = FeatureMoments.empty(n_features, parts[0].full if parts else None)
     for part in parts:
         total = total.merge(part)
     return total

@@ -48,6 +48,12 @@ def test_missing_input_exits_3_and_divergence_exits_4(tmp_path, capsys):
     base = ["--set", f"output.path={tmp_path / 'm'}", "--set", "output.report=false"]
     code = train.main([*base, "--set", "data.format=csv", "--set", f"data.path={tmp_path}/x"])
     assert code == 3 and "does not exist" in capsys.readouterr().err
+    (tmp_path / "pm.svm").write_text("1 1:0.5 3:2\n-1 2:1\n1 1:1\n")  # LIBSVM's −1/+1
+    code = train.main(
+        [*base, "--set", "data.format=libsvm", "--set", f"data.path={tmp_path}/pm.svm"]
+    )
+    assert code == 3 and "(y + 1) / 2" in capsys.readouterr().err
+    assert not (tmp_path / "m").exists()
     diverging = [
         *base,
         "--set",

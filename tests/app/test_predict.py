@@ -122,3 +122,58 @@ def test_predict_input_flags_are_checked_like_the_config(argv, words):
 
     with pytest.raises(ConfigError, match=words):
         parse_args(["--model", "m", "--output", "o", *argv])
+
+
+def test_a_libsvm_model_scores_libsvm_and_vector_column_input_alike(spark, tmp_path):
+    """train() on LIBSVM (lbfgs, L2, standardize off) equals scikit-learn; predict() gives
+    the same probabilities for the LIBSVM file and the same rows as a sparse vector column."""
+    from pyspark.ml.linalg import Vectors
+    from scipy.sparse import csr_matrix
+    from sklearn.linear_model import LogisticRegression
+
+    rng = np.random.default_rng(5)
+    X = (rng.random((400, 12)) < 0.2) * np.round(rng.normal(1.0, 1.0, (400, 12)), 2)
+    y = (rng.random(400) < 1 / (1 + np.exp(-(X @ rng.normal(size=12))))).astype(float)
+    svm = tmp_path / "data.svm"
+    svm.write_text(
+        "".join(
+            f"{label:g} "
+            + " ".join(f"{j + 1}:{float(row[j])!r}" for j in np.flatnonzero(row))
+            + "\n"
+            for row, label in zip(X, y, strict=True)
+        )
+    )
+    rows = [
+        (float(label), Vectors.sparse(12, np.flatnonzero(row).tolist(), row[row != 0].tolist()))
+        for row, label in zip(X, y, strict=True)
+    ]
+    vectors = tmp_path / "vectors.parquet"
+    spark.createDataFrame(rows, ["label", "features"]).coalesce(1).write.parquet(str(vectors))
+    config = load_config(
+        None,
+        [
+            "data.format=libsvm",
+            f"data.path={svm}",
+            "data.num_features=12",
+            "train.optimizer=lbfgs",
+            "train.reg_param=1e-3",
+            "train.standardize=false",
+            "train.tol=1e-10",
+            "output.report=false",
+            "output.spark_ml=false",
+            f"output.path={tmp_path / 'model'}",
+        ],
+    )
+    model = train(config).model
+    sk = LogisticRegression(C=1 / (1e-3 * 400), tol=1e-12, max_iter=10_000).fit(csr_matrix(X), y)
+    np.testing.assert_allclose(model.coefficients, sk.coef_[0], rtol=1e-6)
+    assert model.intercept == pytest.approx(sk.intercept_[0], abs=1e-6)  # b ≈ -2e-4 here
+
+    from_svm = predict(model, Source("libsvm", str(svm)), tmp_path / "scored-svm")
+    from_vectors = predict(model, Source("parquet", str(vectors)), tmp_path / "scored-vectors")
+    assert from_svm == pytest.approx(from_vectors, rel=1e-12)
+    p_svm = spark.read.parquet(str(tmp_path / "scored-svm")).toPandas()["probability"]
+    p_vec = spark.read.parquet(str(tmp_path / "scored-vectors")).toPandas()["probability"]
+    want = 1 / (1 + np.exp(-(X @ model.coefficients + model.intercept)))
+    np.testing.assert_allclose(np.sort(p_svm), np.sort(want), rtol=1e-12)
+    np.testing.assert_allclose(np.sort(p_vec), np.sort(want), rtol=1e-12)

@@ -154,6 +154,7 @@ def test_block_meta_is_defined_once():
     assert back == meta
     np.testing.assert_array_equal(back.moments.scatter, meta.moments.scatter)
     # the mapInArrow path's batch holds the same values
-    assert meta.to_batch().to_pylist() == [{**asdict(meta), "seconds": list(meta.seconds)}]
+    row = {**asdict(meta), "seconds": list(meta.seconds), "absent": list(meta.absent)}
+    assert meta.to_batch().to_pylist() == [row]
     unreadable = BlockMeta(partition=3, read_error="bad file")
     assert unreadable.rows == 0 and unreadable.path == "" and unreadable.to_batch().num_rows == 1

@@ -74,6 +74,7 @@ def _validation_summary(
         drop_invalid=True,
         fit=False,
         design=blocks.design,
+        block_type=blocks.block_type,
     )
     try:
         held_out.build()

@@ -121,39 +121,43 @@ def predict(
     from sparklr.spark.scoring import model_metrics, score_frame, unseen_levels
     from sparklr.spark.sources import read_source
 
+    vector = vector_column(model, source.format)
     with (
         spark_session(master, "sparklr-predict") as spark,
         staged_directory(output, overwrite) as staging,
     ):
-        frame = read_source(spark, source)
-        missing = [n for n in model.input_columns if n not in frame.columns]
-        if missing:
-            raise DataError(
-                f"input {source.name} lacks the model's feature column(s): {', '.join(missing)}"
-            )
+        if source.format == "libsvm":
+            from sparklr.spark.sources import apply_filter
+            from sparklr.spark.vector_input import read_libsvm
+
+            frame, _ = read_libsvm(spark, source.path, len(model.feature_names))
+            frame = apply_filter(frame, source) if source.filter else frame
+        else:
+            frame = read_source(spark, source)
+        if vector:
+            _check_vector_column(frame, vector, model, source.name)
+        else:
+            missing = [n for n in model.input_columns if n not in frame.columns]
+            if missing:
+                raise DataError(
+                    f"input {source.name} lacks the model's feature column(s): "
+                    + ", ".join(missing)
+                )
         for name in ("probability", "prediction"):
             if name in frame.columns:
                 raise DataError(f"input {source.name} already has a column named {name!r}")
         design = model.encoding
         if design is not None:
             _log_unseen(unseen_levels(frame, design))
-        scored = score_frame(
-            frame, model.feature_names, model.coefficients, model.intercept, threshold, design
-        )
-        scored.write.parquet(str(staging))
+        features, w, b = _scoring_inputs(frame, vector, model)
+        scored = score_frame(features, *w, b, threshold, design)
+        scored.drop(MARGIN).write.parquet(str(staging))
         metrics = None
         if model.label in frame.columns:
             # The written rows without the scores: cheaper to read back than the input (CSV).
             written = spark.read.parquet(str(staging)).drop("probability", "prediction")
-            metrics, _ = model_metrics(
-                written,
-                model.label,
-                model.feature_names,
-                model.coefficients,
-                model.intercept,
-                threshold,
-                design=design,
-            )
+            written, w, b = _scoring_inputs(written, vector, model)
+            metrics, _ = model_metrics(written, model.label, *w, b, threshold, design=design)
             write_json_atomic(staging / "_metrics.json", metrics)
             log.info("metrics: %s", json.dumps(metrics))
         return metrics
@@ -179,3 +183,40 @@ def _log_unseen(counts: dict[str, dict]) -> None:
                 if c["rule"] == "error"
                 else "scored as the reference level",
             )
+
+
+#: The margin column a vector input is scored through (dropped from the output).
+MARGIN = "_sparklr_margin"
+
+
+def vector_column(model: Model, fmt: str) -> str:
+    """The Spark ML vector column the model's features are in ("" = plain columns): its
+    training config's data.features_col, "features" for LIBSVM (training or scoring input)."""
+    data = model.metadata.get("config", {}).get("data", {})
+    if fmt == "libsvm" or data.get("format") == "libsvm":
+        return data.get("features_col") or "features"
+    return data.get("features_col", "")
+
+
+def _check_vector_column(frame, column: str, model: Model, data: str) -> None:
+    from sparklr.spark.vector_input import is_vector_column, metadata_size_and_names
+
+    if column not in frame.columns or not is_vector_column(frame, column):
+        raise DataError(f"input {data} lacks the model's vector column {column!r}")
+    size, _ = metadata_size_and_names(frame, column)
+    if size is not None and size != len(model.feature_names):
+        raise DataError(
+            f"input {data}: vector column {column!r} has size {size}, the model "
+            f"{len(model.feature_names)} features"
+        )
+
+
+def _scoring_inputs(frame, vector: str, model: Model):
+    """(frame, (feature columns, coefficients), intercept) for score_frame / model_metrics:
+    the model's own columns, or for a vector column its margin z with coefficient 1."""
+    if not vector:
+        return frame, (model.feature_names, model.coefficients), model.intercept
+    from sparklr.spark.scoring import vector_margins
+
+    with_margin = vector_margins(frame, vector, model.coefficients, model.intercept, MARGIN)
+    return with_margin, ([MARGIN], [1.0]), 0.0

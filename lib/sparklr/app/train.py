@@ -154,7 +154,7 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
                 frames.names,
                 problem,
                 fit,
-                encoding=frames.design if frames.design.categorical else None,
+                encoding=frames.design if frames.design and frames.design.categorical else None,
                 columns=frames.roles,
             )
             model.metadata["source"] = sources.describe_sources(config.data)
@@ -231,6 +231,10 @@ def _load(spark, config: Config) -> _Loaded:
         validation_seed=d.validation_seed,
         reader=d.reader,
         categorical=Categorical(tuple(d.categorical), _categorical_rules(config)),
+        features_col=d.features_col,
+        block_type=d.block_type,
+        num_features=d.num_features,
+        dtype=d.dtype,
     )
     blocks = BlockSet(
         spark,
@@ -242,6 +246,7 @@ def _load(spark, config: Config) -> _Loaded:
         weight=d.weight,
         parquet=frames.parquet,
         design=frames.design,
+        block_type=frames.block_type,
     ).build()
     seconds = time.perf_counter() - started
     log.info(

@@ -213,6 +213,25 @@ class ScoreSummary:
             tally=AucTally(np.zeros(0), empty, empty),
         )
 
+    @classmethod
+    def of_margins(cls, z: np.ndarray, y: np.ndarray, *, exact_auc: bool) -> ScoreSummary:
+        """The summary of rows with margins z = wᵀx + b and labels y, all at once (the CSR
+        kernel's; the dense kernel builds the same fields chunk by chunk)."""
+        p, softplus = sigmoid_and_softplus(z)
+        coarse = probability_bins(p, HISTOGRAM_BINS)
+        positive = y == 1
+        keys = p if exact_auc else probability_bins(p, AUC_BINS)
+        return cls(
+            rows=len(z),
+            loss=float((softplus - y * z).sum()),
+            correct=int(np.count_nonzero((z >= 0) == positive)),
+            positives=int(np.count_nonzero(positive)),
+            count=np.bincount(coarse, minlength=HISTOGRAM_BINS),
+            bin_positives=np.bincount(coarse[positive], minlength=HISTOGRAM_BINS),
+            sum_probability=np.bincount(coarse, weights=p, minlength=HISTOGRAM_BINS),
+            tally=AucTally.of(keys, y, exact=True) if exact_auc else AucTally.of_bins(keys, y),
+        )
+
     def metrics(self) -> dict:
         """rows, log_loss = Σ L / rows, accuracy (at ½), auc, auc_error_bound, positives;
         None for what is undefined (no rows; AUC with one class)."""

@@ -147,3 +147,22 @@ def score_summary(
     total.positives = int(np.count_nonzero(y == 1))
     total.tally = AucTally.of(keys, y, exact=True) if exact_auc else AucTally.of_bins(keys, y)
     return total
+
+
+def gram_sums(
+    X: np.ndarray, v: np.ndarray | None, w: np.ndarray, b: float
+) -> tuple[np.ndarray, float, float]:
+    """(Σ v_i z_i x⁽ⁱ⁾, Σ v_i z_i, Σ v_i) with z = X_p w + b, chunk by chunk (see
+    :func:`sparklr.kernels.csr.gram_sums`)."""
+    m_p, n = X.shape
+    out = np.zeros(n)
+    total_z = 0.0
+    step = chunk_rows_for(n, X.dtype.itemsize)
+    for start in range(0, m_p, step):
+        Xc = X[start : start + step].astype(np.float64, copy=False)
+        z = Xc @ w + b
+        if v is not None:
+            z *= v[start : start + step]
+        out += Xc.T @ z
+        total_z += float(z.sum())
+    return out, total_z, float(m_p if v is None else v.sum())

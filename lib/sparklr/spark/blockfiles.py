@@ -112,7 +112,7 @@ class BlockWriter:
         #: The block's path (see module docstring).
         self.path = os.path.join(directory, f"part-{partition:05d}")
         self._pending: dict[str, str] = {}  # array name → its temporary file
-        self._streams: dict[str, BinaryIO] = {}
+        self._streams: dict[str, BinaryIO | GrowingArray] = {}
 
     def __enter__(self) -> BlockWriter:
         return self
@@ -130,6 +130,13 @@ class BlockWriter:
         self._streams[name] = out
         header = {"descr": np.dtype(dtype).str, "fortran_order": False, "shape": shape}
         np.lib.format.write_array_header_1_0(out, header)
+        return out
+
+    def stream_growing(self, name: str, dtype: str) -> GrowingArray:
+        """A file for the 1-d array ``name`` whose length is known only at the end (a CSR
+        block's indices and values): appended to, its header written when it is closed."""
+        out = GrowingArray(self._new_file(name), dtype)
+        self._streams[name] = out
         return out
 
     def map(self, name: str) -> np.ndarray:
@@ -165,6 +172,36 @@ class BlockWriter:
         out = self._streams.pop(name, None)
         if out is not None:
             out.close()
+
+
+class GrowingArray:
+    """An ``.npy`` file of a 1-d array appended to in pieces: a fixed-size header slot is
+    reserved first and filled with the final length on :meth:`close` (the ``.npy`` format
+    allows a header padded with spaces; 128 bytes keeps the data 64-byte aligned)."""
+
+    HEADER_BYTES = 128
+
+    def __init__(self, file: str, dtype: str):
+        self._out = open(file, "wb")  # closed by close
+        self._out.write(b"\0" * self.HEADER_BYTES)
+        self.dtype = np.dtype(dtype)
+        self.length = 0
+
+    def write(self, array: np.ndarray) -> None:
+        data = np.ascontiguousarray(array, dtype=self.dtype)
+        self._out.write(data.data)
+        self.length += len(data)
+
+    def close(self) -> None:
+        if self._out.closed:
+            return
+        text = repr({"descr": self.dtype.str, "fortran_order": False, "shape": (self.length,)})
+        prefix = b"\x93NUMPY\x01\x00"
+        size = self.HEADER_BYTES - len(prefix) - 2
+        header = text.encode("latin1").ljust(size - 1) + b"\n"
+        self._out.seek(0)
+        self._out.write(prefix + size.to_bytes(2, "little") + header)
+        self._out.close()
 
 
 @dataclass(frozen=True)

@@ -38,7 +38,7 @@ from sparklr.encoding import Design
 from sparklr.errors import DataError
 from sparklr.kernels import AUC_BINS, FISHER, BlockSums, ScoreSummary, merge_scores, sum_in_order
 from sparklr.spark import blockfiles, usage
-from sparklr.spark.blocktype import array_names
+from sparklr.spark.blocktype import BlockType, array_names
 from sparklr.spark.build import (
     META_SPARK_SCHEMA,
     BlockMeta,
@@ -48,9 +48,11 @@ from sparklr.spark.build import (
 )
 from sparklr.spark.dense import DenseBlock
 from sparklr.spark.iteration import (
+    GramParams,
     ScoreParams,
     SumsParams,
     TaskReport,
+    partition_gram,
     partition_scores,
     partition_sums,
 )
@@ -83,6 +85,7 @@ class BlockSet:
         parquet: ParquetPlan | None = None,
         fit: bool = True,
         design: Design | None = None,
+        block_type: BlockType | None = None,
     ):
         self.spark = spark
         #: The encoding of the categorical columns (None: the frame's features are numeric).
@@ -96,7 +99,9 @@ class BlockSet:
         self.feature_names = list(feature_names)
         self.n_features = len(feature_names)
         self.dtype = dtype
-        self.block_type = DenseBlock(dtype)
+        #: How the blocks store X_p: dense rows from double columns by default; for a vector
+        #: column a CsrBlock or DenseVectorBlock (sparklr.spark.vector_input.choose_block_type).
+        self.block_type = block_type or DenseBlock(dtype)
         self.drop_invalid = drop_invalid
         #: False for a set that is only scored (validation data): one class is then allowed.
         self.fit = fit
@@ -136,6 +141,10 @@ class BlockSet:
         if unreadable:
             self.unpersist()
             raise DataError(f"cannot read the input: {unreadable[0][1]}")
+        bad_features = sorted((m.partition, m.feature_error) for m in metas if m.feature_error)
+        if bad_features:
+            self.unpersist()
+            raise DataError(f"bad feature vector at {bad_features[0][1]}")
         self.metas = sorted(metas, key=lambda m: m.partition)
         self._check()
         return self
@@ -151,8 +160,15 @@ class BlockSet:
         bad = sum(m.bad_labels for m in self.metas)
         if bad:
             example = next(m.bad_label_example for m in self.metas if m.bad_labels)
+            hint = ""
+            if example == repr(-1.0):
+                hint = (
+                    "; labels −1/+1 (the LIBSVM convention) must be mapped to 0/1 first, "
+                    "e.g. rewrite the file with label (y + 1) / 2"
+                )
             raise DataError(
-                f"label column {self.label!r} has {bad} value(s) outside {{0, 1}} (e.g. {example})"
+                f"label column {self.label!r} has {bad} value(s) outside {{0, 1}} "
+                f"(e.g. {example}){hint}"
             )
         bad_weights = sum(m.bad_weights for m in self.metas)
         if bad_weights:
@@ -264,6 +280,28 @@ class BlockSet:
 
         return merge_scores(self._pass(task))
 
+    def gram_matvec(self, w: np.ndarray, b: float) -> tuple[np.ndarray, float, float]:
+        """(Σ v z x, Σ v z, Σ v) over all blocks with z = Xw + b: the product of the uncentred
+        Gram matrix Σ v [x; 1][x; 1]ᵀ with (w, b), one Spark job (as :meth:`sums`); the power
+        iteration of :func:`sparklr.objective.gram_power_bound` calls it."""
+
+        def task(evaluation: int):
+            params = GramParams(
+                w=np.asarray(w, dtype=np.float64),
+                b=float(b),
+                evaluation=evaluation,
+                block_type=self.block_type,
+                n_features=self.n_features,
+            )
+            return partial(partition_gram, params=params)
+
+        total_x, total_z, total_v = np.zeros(self.n_features), 0.0, 0.0
+        for x_part, z_part, v_part in self._pass(task):
+            total_x = total_x + x_part
+            total_z += z_part
+            total_v += v_part
+        return total_x, total_z, total_v
+
     def _pass(self, task_of: Callable[[int], Callable]) -> list:
         """The per-block results of one pass, in partition order: ``task_of(evaluation)`` is
         the task body (index, meta rows) → (result or None on a miss, report)."""
@@ -332,7 +370,8 @@ class BlockSet:
         if meta.rows == 0:
             raise ValueError(f"block {partition} holds no rows")
         try:
-            arrays = blockfiles.read_block(meta.path, array_names(self.block_type, False))
+            names = array_names(self.block_type, False, meta.absent)
+            arrays = blockfiles.read_block(meta.path, names)
         except FileNotFoundError as exc:
             raise FileNotFoundError(
                 f"block {partition} is not on this machine ({exc.filename}); "

@@ -1,5 +1,5 @@
 """What a block type is: how its features are written from Arrow batches, checked, opened,
-summed and scored. Dense (:class:`sparklr.spark.dense.DenseBlock`) is the first.
+summed and scored. Dense and CSR (below).
 
 Every block stores its labels y_p (and sample weights v_p) the same way, as float64 arrays
 "y" (and "v"); the type owns only the features X_p: their arrays
@@ -7,8 +7,10 @@ Every block stores its labels y_p (and sample weights v_p) the same way, as floa
 :class:`~sparklr.spark.blockfiles.BlockWriter`), their in-memory form (``Features``: an
 ndarray for dense), their checks and statistics, and the kernel that sums them.
 
-Adding a block type (CSR next) is a kernel module in :mod:`sparklr.kernels` and a module of
-``sparklr.spark`` implementing :class:`BlockType` (its block-file format): nothing else
+A block type is a kernel module in :mod:`sparklr.kernels` and a module of ``sparklr.spark``
+implementing :class:`BlockType` (its block-file format): dense
+(:class:`~sparklr.spark.dense.DenseBlock`, and :class:`~sparklr.spark.vectors.DenseVectorBlock`
+fed from a vector column) and CSR (:class:`~sparklr.spark.csr.CsrBlock`); nothing else
 branches on the type. Implementations are small frozen dataclasses: they travel to the
 executors inside the build and sums tasks.
 """
@@ -29,11 +31,23 @@ from sparklr.stats import FeatureMoments
 Features = Any
 
 
+class FeatureError(Exception):
+    """Features a sink cannot store (a vector of the wrong size, an index out of range...):
+    bad data at ``row`` of the block, which the build reports (a DataError on the driver)."""
+
+    def __init__(self, row: int, message: str):
+        super().__init__(f"row {row}: {message}")
+        self.row = row
+        self.message = message
+
+
 class FeatureSink(Protocol):
     """Receives a block's feature columns batch by batch and writes them."""
 
     def append(self, batch: pa.RecordBatch) -> None:
-        """Add the rows of ``batch`` (float64 columns, one per feature, nulls allowed)."""
+        """Add the rows of ``batch``: its :meth:`BlockType.input_columns` feature columns
+        (float64 columns, one per feature, nulls allowed; or one vector struct column).
+        Raises :class:`FeatureError` on features it cannot store."""
 
     def finish(self) -> Features:
         """The written features (read-only; their files still pending in the writer)."""
@@ -42,6 +56,10 @@ class FeatureSink(Protocol):
 class BlockType(Protocol):
     #: Names of the arrays that hold the features (dense: ("X",)).
     feature_arrays: tuple[str, ...]
+
+    def input_columns(self, n_features: int) -> int:
+        """How many columns of the build's batches hold the features (dense: n_x; a vector
+        column: 1)."""
 
     def sink(self, writer: BlockWriter, rows: int, n_features: int) -> FeatureSink:
         """Where the ``rows`` × ``n_features`` features of a block being built go."""
@@ -57,6 +75,9 @@ class BlockType(Protocol):
 
     def moments(self, X: Features, y: np.ndarray, v: np.ndarray | None) -> FeatureMoments:
         """The block's :class:`~sparklr.stats.FeatureMoments`."""
+
+    def absent_arrays(self, X: Features) -> tuple[str, ...]:
+        """The :attr:`feature_arrays` this block does not store (recorded in its meta)."""
 
     def features(self, arrays: Mapping[str, np.ndarray]) -> Features:
         """The features of a block from its mapped :attr:`feature_arrays`."""
@@ -80,10 +101,19 @@ class BlockType(Protocol):
     ) -> ScoreSummary:
         """The block's :class:`~sparklr.kernels.ScoreSummary` at raw (w, b): its scoring kernel."""
 
+    def gram_sums(
+        self, X: Features, v: np.ndarray | None, w: np.ndarray, b: float
+    ) -> tuple[np.ndarray, float, float]:
+        """(Σ v z x, Σ v z, Σ v) with z = X_p w + b: the block's share of a Gram mat-vec."""
+
     def feature_bytes(self, rows: int, n_features: int) -> int:
         """Bytes of the features of a block of ``rows`` rows (for the memory figures)."""
 
 
-def array_names(block_type: BlockType, weighted: bool) -> tuple[str, ...]:
-    """All arrays of a block of this type: its features, then "y" (and "v" when weighted)."""
-    return (*block_type.feature_arrays, "y", *(("v",) if weighted else ()))
+def array_names(
+    block_type: BlockType, weighted: bool, absent: tuple[str, ...] = ()
+) -> tuple[str, ...]:
+    """All arrays of a block of this type: its features (but those ``absent``), then "y" (and
+    "v" when weighted)."""
+    features = tuple(name for name in block_type.feature_arrays if name not in absent)
+    return (*features, "y", *(("v",) if weighted else ()))

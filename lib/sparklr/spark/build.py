@@ -1,6 +1,7 @@
 """Building one block on its executor, from the Arrow batches of its partition.
 
-Each build task gets its partition as Arrow record batches [label, features..., (weight)]:
+Each build task gets its partition as Arrow record batches [label, features..., (weight)]
+(the features: n_x double columns, or one Spark ML vector column):
 decoded by pyarrow from the Parquet files themselves when there is a
 :class:`~sparklr.spark.parquet.ParquetPlan` (:func:`build_from_parquet`: the fast path, the
 JVM never touches the data), otherwise from Spark's scan of the DataFrame through
@@ -36,7 +37,7 @@ from pyspark.sql.pandas.types import from_arrow_schema
 
 from sparklr.encoding import Design
 from sparklr.spark.blockfiles import BlockWriter
-from sparklr.spark.blocktype import BlockType, Features
+from sparklr.spark.blocktype import BlockType, FeatureError, Features
 from sparklr.stats import MAX_GRAM_FEATURES, FeatureMoments
 
 #: What the build tasks spend their time on (seconds per block, see BlockMeta.seconds).
@@ -80,12 +81,17 @@ class BlockMeta:
     seconds: tuple[float, ...] = _column(pa.list_(pa.float64()), ())
     #: Why the input could not be read ("" when it was).
     read_error: str = _column(pa.string(), "")
+    #: Features the block type could not store (a FeatureError: vector size, index...).
+    feature_error: str = _column(pa.string(), "")
+    #: Feature arrays this block does not store (a binary CSR block: "values").
+    absent: tuple[str, ...] = _column(pa.list_(pa.string()), ())
 
     @classmethod
     def of_row(cls, row: Row) -> BlockMeta:
         """From a Spark Row of :data:`META_SPARK_SCHEMA`."""
         values = row.asDict()
         values["seconds"] = tuple(values["seconds"] or ())
+        values["absent"] = tuple(values["absent"] or ())
         for name in ("mean_bytes", "scatter_bytes"):  # Spark gives a bytearray
             values[name] = bytes(values[name] or b"")
         return cls(**values)
@@ -110,7 +116,8 @@ class BlockMeta:
     def moments(self) -> FeatureMoments:
         mean = np.frombuffer(self.mean_bytes, dtype=np.float64).copy()
         n = len(mean)
-        shape = (n, n) if n <= MAX_GRAM_FEATURES else (n,)
+        stored = len(self.scatter_bytes) // 8
+        shape = (n, n) if stored == n * n and n <= MAX_GRAM_FEATURES else (n,)
         return FeatureMoments(
             count=self.rows,
             mean=mean,
@@ -210,11 +217,21 @@ def build_block(
     t0 = time.perf_counter()
     timed = _TimedBatches(batches)
     with BlockWriter(spec.dataset_id, pid) as writer:
-        X, y, v = _receive(pid, spec.encoded(timed), rows, spec, writer)
+        try:
+            X, y, v = _receive(pid, spec.encoded(timed), rows, spec, writer)
+        except FeatureError as exc:  # bad data, not a failed task (no retry): see BlockSet
+            for _ in timed:  # consume the input, so that the Python worker is reused
+                pass
+            return BlockMeta(
+                partition=pid,
+                feature_error=f"partition {pid} {exc}",
+                seconds=(timed.seconds, 0.0, 0.0, 0.0),
+            )
         t_copy = time.perf_counter()
         X, y, v, checks = _check(pid, X, y, v, spec, writer)
         nan_free = (np.nan_to_num(y), None if v is None else np.nan_to_num(v))
         moments = spec.block_type.moments(X, *nan_free)
+        absent = spec.block_type.absent_arrays(X)
         t_stats = time.perf_counter()
         del X
         if len(y):
@@ -232,6 +249,7 @@ def build_block(
         **checks,
         **BlockMeta.moment_fields(moments),
         seconds=(receive, t_copy - t0 - receive, t_stats - t_copy, t_end - t_stats),
+        absent=absent,
     )
 
 
@@ -239,7 +257,8 @@ def _receive(pid: int, batches, rows: int, spec: BuildSpec, writer: BlockWriter)
     """(X, y, v) of the batches: the features written through the block type's sink, the
     labels (and weights) copied into y (and v)."""
     n = len(spec.feature_names)
-    features = list(range(1, n + 1))
+    width = spec.block_type.input_columns(n)
+    features = list(range(1, width + 1))
     y = np.empty(rows, dtype=np.float64)
     v = np.empty(rows, dtype=np.float64) if spec.weight else None
     sink = spec.block_type.sink(writer, rows, n)
@@ -252,7 +271,7 @@ def _receive(pid: int, batches, rows: int, spec: BuildSpec, writer: BlockWriter)
             raise RuntimeError(f"the partition has more rows than the {rows} expected")
         y[offset : offset + k] = batch.column(0).to_numpy(zero_copy_only=False)
         if v is not None:
-            v[offset : offset + k] = batch.column(n + 1).to_numpy(zero_copy_only=False)
+            v[offset : offset + k] = batch.column(width + 1).to_numpy(zero_copy_only=False)
         sink.append(batch.select(features))
         offset += k
     if offset != rows:

@@ -17,7 +17,7 @@ import numpy as np
 import pyarrow as pa
 
 from sparklr.kernels import FISHER, BlockSums, ScoreSummary
-from sparklr.kernels.dense import block_sums, score_summary
+from sparklr.kernels.dense import block_sums, gram_sums, score_summary
 from sparklr.spark.blockfiles import BlockWriter
 from sparklr.stats import FeatureMoments
 
@@ -28,6 +28,9 @@ class DenseBlock:
 
     dtype: str = "float64"
     feature_arrays: ClassVar[tuple[str, ...]] = ("X",)
+
+    def input_columns(self, n_features: int) -> int:
+        return n_features
 
     def sink(self, writer: BlockWriter, rows: int, n_features: int) -> _DenseSink:
         return _DenseSink(writer, rows, n_features, self.dtype)
@@ -49,6 +52,9 @@ class DenseBlock:
 
     def moments(self, X: np.ndarray, y: np.ndarray, v: np.ndarray | None) -> FeatureMoments:
         return FeatureMoments.of_block(X, y, v)
+
+    def absent_arrays(self, X: np.ndarray) -> tuple[str, ...]:
+        return ()
 
     def features(self, arrays: Mapping[str, np.ndarray]) -> np.ndarray:
         return arrays["X"]
@@ -74,6 +80,11 @@ class DenseBlock:
     ) -> ScoreSummary:
         return score_summary(X, y, w, b, exact_auc=exact_auc)
 
+    def gram_sums(
+        self, X: np.ndarray, v: np.ndarray | None, w: np.ndarray, b: float
+    ) -> tuple[np.ndarray, float, float]:
+        return gram_sums(X, v, w, b)
+
     def feature_bytes(self, rows: int, n_features: int) -> int:
         return rows * n_features * np.dtype(self.dtype).itemsize
 
@@ -88,8 +99,11 @@ class _DenseSink:
         self._dtype = dtype
 
     def append(self, batch: pa.RecordBatch) -> None:
-        rows = np.asarray(batch.to_tensor(null_to_nan=True, row_major=True))
-        self._out.write(rows.astype(self._dtype, copy=False).data)
+        self.write_rows(np.asarray(batch.to_tensor(null_to_nan=True, row_major=True)))
+
+    def write_rows(self, rows: np.ndarray) -> None:
+        """Append a C-contiguous (k × n_x) chunk of rows."""
+        self._out.write(np.ascontiguousarray(rows, dtype=self._dtype).data)
 
     def finish(self) -> np.ndarray:
         return self._empty if self._out is None else self._writer.map("X")

@@ -150,7 +150,7 @@ def _on_block(meta: BlockMeta, block_type: BlockType, empty, kernel) -> tuple[ob
     seconds)."""
     if meta.rows == 0:
         return empty, False, 0.0
-    found = blockfiles.open_block(meta.path, array_names(block_type, meta.weighted))
+    found = blockfiles.open_block(meta.path, array_names(block_type, meta.weighted, meta.absent))
     if found is None:
         return None, False, 0.0
     arrays, opened = found
@@ -158,3 +158,27 @@ def _on_block(meta: BlockMeta, block_type: BlockType, empty, kernel) -> tuple[ob
     t0 = time.perf_counter()
     result = kernel(X, arrays)
     return result, opened, time.perf_counter() - t0
+
+
+@dataclass(frozen=True, eq=False)
+class GramParams:
+    """What every task of one Gram mat-vec pass needs (in the task closure, as SumsParams)."""
+
+    w: np.ndarray
+    b: float
+    evaluation: int
+    block_type: BlockType
+    n_features: int
+
+
+def partition_gram(
+    index: int, rows: Iterator[Row], params: GramParams
+) -> Iterator[tuple[tuple[np.ndarray, float, float] | None, TaskReport]]:
+    """Task body of a Gram mat-vec pass: the block type's ``gram_sums`` at (w, b) (or None on
+    a miss) for the block(s) of partition ``index``."""
+
+    def kernel(X, arrays: dict[str, np.ndarray]):
+        return params.block_type.gram_sums(X, arrays.get("v"), params.w, params.b)
+
+    empty = (np.zeros(params.n_features), 0.0, 0.0)
+    return _block_task(index, rows, params.evaluation, params.block_type, empty, kernel)

@@ -11,7 +11,8 @@ the same on every run), their row groups from the Parquet footers, and the globa
 within it). Only the footers are read on the driver; no data.
 
 Read (executor, :func:`read_slices`): each slice's row group is decoded column by column,
-cast to float64 (nulls become NaN, so the checks of :mod:`sparklr.spark.build` name them)
+cast to float64 (nulls become NaN, so the checks of :mod:`sparklr.spark.build` name them;
+a Spark ML vector column, a struct, is passed as stored)
 and yielded in batches of ``batch_rows`` rows. The rows of a block are therefore those of its
 range, in file order; reading the same plan again gives the same blocks.
 
@@ -30,6 +31,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from pyarrow import fs as pafs
+
+from sparklr.spark.vectors import is_vector_struct
 
 #: Read buffer of the Parquet reader: column chunks are streamed through it, not read whole.
 READ_BUFFER_BYTES = 1 << 20
@@ -87,6 +90,11 @@ def _categorical(t: pa.DataType) -> bool:
     return pa.types.is_string(t) or pa.types.is_large_string(t) or _plain_numeric(t)
 
 
+def _readable(t: pa.DataType) -> bool:
+    """A plain numeric column (cast to float64) or a Spark ML vector struct (read as is)."""
+    return _plain_numeric(t) or is_vector_struct(t)
+
+
 def plan_parquet_blocks(
     files: Sequence[str], columns: Sequence[str], partitions: int, raw: Sequence[str] = ()
 ) -> ParquetPlan | str:
@@ -111,7 +119,7 @@ def plan_parquet_blocks(
             index = schema.get_field_index(name)
             if index < 0:
                 return f"column {name!r} is not stored in {uri} (a partition directory?)"
-            usable = _categorical if name in raw else _plain_numeric
+            usable = _categorical if name in raw else _readable
             if not usable(schema.field(index).type):
                 return f"column {name!r} has type {schema.field(index).type} in {uri}"
         groups += [(uri, g, metadata.row_group(g).num_rows) for g in range(metadata.num_row_groups)]
@@ -136,6 +144,11 @@ def plan_parquet_blocks(
 def _first_line(exc: BaseException) -> str:
     text = str(exc).strip()
     return f"{type(exc).__name__}: {text.splitlines()[0][:300] if text else ''}"
+
+
+def _as_read(column: pa.Array) -> pa.Array:
+    """A numeric column as float64; a vector struct unchanged."""
+    return column if pa.types.is_struct(column.type) else pc.cast(column, pa.float64())
 
 
 class ParquetReadError(Exception):
@@ -190,8 +203,7 @@ def read_slices(
                         continue
                     batch = batch.slice(lo, hi - lo)
                     columns = [
-                        batch.column(c) if c in raw else pc.cast(batch.column(c), pa.float64())
-                        for c in names
+                        batch.column(c) if c in raw else _as_read(batch.column(c)) for c in names
                     ]
                 except (pa.ArrowException, OSError) as exc:
                     raise ParquetReadError(

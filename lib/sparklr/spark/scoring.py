@@ -225,3 +225,31 @@ def _evaluate(
         "accuracy": float(row["accuracy"]),
         "auc": float(auc),
     }
+
+
+def vector_margins(
+    frame: DataFrame, column: str, coefficients: np.ndarray, intercept: float, name: str
+) -> DataFrame:
+    """``frame`` with the margin z = wᵀx + b of its Spark ML vector ``column`` appended as the
+    double column ``name`` (``mapInArrow``: each batch's non-zeros decoded by
+    :func:`sparklr.spark.vectors.decode`, z = Σ w_j x_j per row by a bincount; a sparse row is
+    never densified). z is NaN where x holds a NaN or ±Inf; a vector of another size than
+    len(w) fails the task (the caller checks the column's declared size first). Score it
+    with ``score_frame(..., [name], [1.0], 0.0)``."""
+    from sparklr.spark.vectors import decode
+
+    w = np.asarray(coefficients, dtype=np.float64)
+    b = float(intercept)
+    index = frame.columns.index(column)
+    schema = T.StructType([*frame.schema.fields, T.StructField(name, T.DoubleType(), True)])
+
+    def margins(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        for batch in batches:
+            entries = decode(batch.column(index), len(w))
+            terms = w[entries.columns] * entries.values
+            z = np.bincount(entries.row_of, weights=terms, minlength=batch.num_rows) + b
+            yield pa.RecordBatch.from_arrays(
+                [*batch.columns, pa.array(z)], names=[*batch.schema.names, name]
+            )
+
+    return frame.mapInArrow(margins, schema)

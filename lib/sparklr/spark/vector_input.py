@@ -1,0 +1,223 @@
+"""A Spark ML vector column (``data.features_col``) or a LIBSVM file as the features: its size
+n_x, feature names and density, and the block type that stores it (driver side).
+
+* n_x: the column's ML attribute metadata (``metadata["ml_attr"]["num_attrs"]``, written by
+  VectorAssembler, OneHotEncoder and the libsvm reader) when present, else one pass over the
+  column (:func:`scan_vectors`: the smallest and largest size; they must agree). Every block
+  build checks every row's size against n_x again (:func:`sparklr.spark.vectors.decode`).
+* names: the metadata's attribute names (``ml_attr.attrs.{numeric,binary,nominal}[].name``
+  by ``idx``), else ``features[0]``, ``features[1]``, … (also for unnamed attributes).
+* block type (:func:`choose_block_type`), ``data.block_type``: "dense", "sparse" or "auto":
+  CSR when the stored fraction of the (first :data:`DENSITY_SAMPLE_ROWS`) rows' entries,
+  d = Σ stored / (rows · n_x), is below :data:`SPARSE_DENSITY`, or n_x > :data:`DENSE_MAX_FEATURES`;
+  dense otherwise. A dense vector stores all n_x entries (d = 1): dense vector columns give
+  dense blocks. Why 0.1: a CSR entry costs 12 bytes (int32 index + double) against 8 dense, and
+  scipy's CSR mat-vec costs several times BLAS's dense one per entry; above 2¹⁶ features a
+  dense row is ≥ 512 KiB.
+* LIBSVM (:func:`read_libsvm`): Spark's ``libsvm`` reader (1-based indices in the file, 0-based
+  in the vectors), ``numFeatures`` = ``data.num_features`` when > 0; every line parsed once
+  before the build (:func:`read_libsvm`). When that fails (Spark's error names no line), a
+  regular expression over the text (``spark.read.text``, in Spark) finds a file with a line
+  that does not parse, and that file read as an RDD numbers its lines: the DataError names
+  the file, the line number and the line.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+from pyspark.ml.linalg import VectorUDT
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import functions as F
+
+from sparklr.errors import DataError, first_message
+from sparklr.spark.blocktype import BlockType
+from sparklr.spark.csr import CsrBlock
+from sparklr.spark.vectors import SPARSE, DenseVectorBlock
+
+BLOCK_TYPES = ("auto", "dense", "sparse")
+#: "auto" stores CSR blocks below this density (fraction of stored entries), see above.
+SPARSE_DENSITY = 0.1
+#: ... and whenever n_x exceeds this.
+DENSE_MAX_FEATURES = 1 << 16
+#: Rows whose stored entries measure the density (the first ones: a LIMIT, not a full pass).
+DENSITY_SAMPLE_ROWS = 10_000
+
+
+def is_vector_column(df: DataFrame, column: str) -> bool:
+    return isinstance(_field(df, column).dataType, VectorUDT)
+
+
+def _field(df: DataFrame, column: str):
+    try:
+        return df.schema[column]
+    except (KeyError, LookupError):
+        raise DataError(
+            f"features column {column!r} not found; columns are: {', '.join(df.columns)}"
+        ) from None
+
+
+def metadata_size_and_names(df: DataFrame, column: str) -> tuple[int | None, list[str] | None]:
+    """(n_x, names) from the column's ML attribute metadata; None for what it lacks."""
+    attr = (_field(df, column).metadata or {}).get("ml_attr") or {}
+    size = attr.get("num_attrs")
+    groups = (attr.get("attrs") or {}).values()
+    named = {a["idx"]: a["name"] for group in groups for a in group if "name" in a}
+    if size is None and named:
+        size = max(named) + 1
+    if size is None:
+        return None, None
+    names = [named.get(i, f"{column}[{i}]") for i in range(size)] if named else None
+    return int(size), names
+
+
+@dataclass(frozen=True)
+class VectorScan:
+    """What :func:`scan_vectors` found: rows, the smallest and largest vector size, and the
+    number of stored entries (a dense vector stores all its size)."""
+
+    rows: int
+    min_size: int
+    max_size: int
+    stored: int
+
+    def density(self, n_features: int) -> float:
+        return self.stored / max(1, self.rows * n_features)
+
+
+def _scan_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    rows, lo, hi, stored = 0, np.iinfo(np.int64).max, -1, 0
+    for batch in batches:
+        column = batch.column(0)
+        if batch.num_rows == 0:
+            continue
+        valid = column.drop_null() if column.null_count else column
+        kind, size, _, values = valid.flatten()
+        lengths = pc.list_value_length(values).fill_null(0).to_numpy(zero_copy_only=False)
+        sparse = kind.to_numpy(zero_copy_only=False) == SPARSE
+        sizes = np.where(sparse, size.fill_null(-1).to_numpy(zero_copy_only=False), lengths)
+        rows += batch.num_rows
+        stored += int(lengths.sum())
+        if len(sizes):
+            lo, hi = min(lo, int(sizes.min())), max(hi, int(sizes.max()))
+    yield pa.RecordBatch.from_pylist(
+        [{"rows": rows, "min_size": lo, "max_size": hi, "stored": stored}], schema=_SCAN_SCHEMA
+    )
+
+
+_SCAN_SCHEMA = pa.schema(
+    [
+        ("rows", pa.int64()),
+        ("min_size", pa.int64()),
+        ("max_size", pa.int64()),
+        ("stored", pa.int64()),
+    ]
+)
+
+
+def scan_vectors(df: DataFrame, column: str, limit: int = 0) -> VectorScan:
+    """One pass over the vector ``column`` (of its first ``limit`` rows when > 0)."""
+    frame = df.select(F.col(f"`{column}`"))
+    if limit:
+        frame = frame.limit(limit)
+    parts = frame.mapInArrow(_scan_batches, "rows long, min_size long, max_size long, stored long")
+    found = [p for p in parts.collect() if p["rows"]]
+    if not found:
+        return VectorScan(0, 0, 0, 0)
+    return VectorScan(
+        sum(p["rows"] for p in found),
+        min(p["min_size"] for p in found),
+        max(p["max_size"] for p in found),
+        sum(p["stored"] for p in found),
+    )
+
+
+def vector_size(
+    df: DataFrame, column: str, scan: VectorScan | None = None
+) -> tuple[int, list[str], VectorScan | None]:
+    """(n_x, names, the full scan when one was needed or given) of the vector ``column``."""
+    size, names = metadata_size_and_names(df, column)
+    if size is None:
+        scan = scan or scan_vectors(df, column)
+        if scan.rows == 0:
+            raise DataError(f"features column {column!r} has no rows")
+        if scan.min_size != scan.max_size:
+            raise DataError(
+                f"features column {column!r} has vectors of sizes {scan.min_size} to "
+                f"{scan.max_size}; all rows must have the same size"
+            )
+        size = scan.max_size
+    return size, names or [f"{column}[{i}]" for i in range(size)], scan
+
+
+def choose_block_type(
+    choice: str, n_features: int, density: float, dtype: str = "float64"
+) -> BlockType:
+    """The block type of a vector column (module docstring's rule for "auto")."""
+    if choice not in BLOCK_TYPES:
+        raise DataError(f"unknown block type {choice!r}; use one of {', '.join(BLOCK_TYPES)}")
+    sparse = choice == "sparse" or (
+        choice == "auto" and (density < SPARSE_DENSITY or n_features > DENSE_MAX_FEATURES)
+    )
+    return CsrBlock(n_features, dtype) if sparse else DenseVectorBlock(dtype)
+
+
+def vector_block_type(
+    df: DataFrame, column: str, n_features: int, choice: str, dtype: str, scan: VectorScan | None
+) -> BlockType:
+    """:func:`choose_block_type` with the density measured (from ``scan`` or a sample)."""
+    density = 1.0
+    if choice == "auto":
+        sample = scan or scan_vectors(df, column, DENSITY_SAMPLE_ROWS)
+        density = sample.density(n_features) if sample.rows else 1.0
+    return choose_block_type(choice, n_features, density, dtype)
+
+
+#: One LIBSVM line: a label, then index:value pairs; a trailing # comment; or a blank line.
+_NUMBER = r"[+-]?(?:(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?|NaN|Infinity)"
+LIBSVM_LINE = rf"^\s*(?:#.*)?$|^\s*{_NUMBER}(?:\s+\d+:{_NUMBER})*\s*(?:#.*)?$"
+
+
+def read_libsvm(
+    spark: SparkSession, path: str, num_features: int = 0
+) -> tuple[DataFrame, VectorScan | None]:
+    """([label, features] of a LIBSVM file or directory, the scan of its vectors when one
+    was made); a line that does not parse is a DataError naming the file and line number.
+
+    Every line is parsed once before the build, so that a bad one fails here: without
+    ``num_features`` by Spark's reader itself (its pass finding the largest index), with it
+    by :func:`scan_vectors` (which also measures the density)."""
+    reader = spark.read.format("libsvm")
+    if num_features:
+        reader = reader.option("numFeatures", num_features)
+    try:
+        frame = reader.load(path)
+        scan = scan_vectors(frame, "features") if num_features else None
+    except Exception as exc:
+        message = first_message(exc, 300)
+        if "PATH_NOT_FOUND" in message or "does not exist" in message:
+            raise DataError(f"input path {path} does not exist") from exc
+        raise DataError(f"cannot read {path} as libsvm: {_bad_line(spark, path, message)}") from exc
+    return frame, scan
+
+
+def _bad_line(spark: SparkSession, path: str, reader_message: str) -> str:
+    """Where the first line that does not parse is, or the reader's message without one: the
+    regular expression over all lines finds a bad line's file; that one file, read as an RDD
+    (Hadoop splits in offset order, so zipWithIndex numbers its lines), gives the number."""
+    try:
+        lines = spark.read.text(path).withColumn("file", F.input_file_name())
+        bad = lines.where(~F.col("value").rlike(LIBSVM_LINE)).select("file").first()
+        if bad is None:
+            return reader_message
+        numbered = spark.sparkContext.textFile(bad["file"]).zipWithIndex()
+        pattern = re.compile(LIBSVM_LINE)
+        text, index = numbered.filter(lambda p: pattern.match(p[0]) is None).first()
+    except Exception:  # the text itself cannot be read: the reader's message says why
+        return reader_message
+    return f"{bad['file']} line {index + 1} does not parse as LIBSVM: {text[:120]!r}"
