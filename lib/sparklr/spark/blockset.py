@@ -27,15 +27,26 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import operator
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import partial
 
 import numpy as np
+from pyspark.broadcast import Broadcast
 from pyspark.sql import DataFrame, SparkSession
 
 from sparklr.errors import DataError
-from sparklr.kernels import AUC_BINS, FISHER, BlockSums, ScoreSummary, merge_scores, sum_in_order
+from sparklr.kernels import (
+    AUC_BINS,
+    FISHER,
+    HISTOGRAM_BINS,
+    BlockSums,
+    ScoreSummary,
+    add_scores,
+)
+from sparklr.kernels.tree import fan_in
 from sparklr.spark import blockfiles, usage
 from sparklr.spark.blocktype import array_names
 from sparklr.spark.build import (
@@ -54,10 +65,16 @@ from sparklr.spark.iteration import (
     partition_sums,
 )
 from sparklr.spark.parquet import ParquetPlan
+from sparklr.spark.treereduce import Received, reduce_pass
 from sparklr.spark.usage import FileUsage, WorkerUsage
 from sparklr.stats import FeatureMoments, merge_all
 
 log = logging.getLogger(__name__)
+
+#: See BlockSet.tree_min_bytes and BlockSet.broadcast_min_features (measured in
+#: docs/performance.md, "Wide models").
+TREE_MIN_BYTES = 16 << 20
+BROADCAST_MIN_FEATURES = 100_000
 
 
 class BlockSet:
@@ -79,6 +96,7 @@ class BlockSet:
         weight: str = "",
         parquet: ParquetPlan | None = None,
         fit: bool = True,
+        aggregation_depth: int = 2,
     ):
         self.spark = spark
         #: When given, blocks are read from these Parquet files with pyarrow in the executors
@@ -96,10 +114,20 @@ class BlockSet:
         self.fit = fit
         #: Sets of at most this many rows get their AUC tallied exactly (score_summary).
         self.exact_auc_rows = AUC_BINS
+        #: d of the reduce tree (MLlib's aggregationDepth): the driver receives ⌈P^(1/d)⌉
+        #: partial sums per pass, not P (see :mod:`sparklr.spark.treereduce`).
+        self.aggregation_depth = aggregation_depth
+        #: The tree's levels run on the executors only when the P per-block results would
+        #: exceed this many bytes (smaller ones the driver combines in the same tree itself).
+        self.tree_min_bytes = TREE_MIN_BYTES
+        #: (w, b) go in an explicit broadcast from this many features on (else in the closure).
+        self.broadcast_min_features = BROADCAST_MIN_FEATURES
         self.evaluations = 0
         self.rebuilds = 0
         #: One :class:`TaskReport` per block from the latest :meth:`sums`.
         self.last_reports: list[TaskReport] = []
+        #: What the driver received in the latest pass: partials and their pickled bytes.
+        self.last_received = Received(0, 0)
         self._listeners: list[Callable[[list[TaskReport]], None]] = []
         self._meta_rdd = None
         self.metas: list[BlockMeta] = []
@@ -220,23 +248,26 @@ class BlockSet:
         class_weight: tuple[float, float] | None = None,
         curvature: str = FISHER,
     ) -> BlockSums:
-        """Σ of the blocks' :class:`~sparklr.kernels.BlockSums` at (w, b): one Spark job
-        (two and a rebuild after a miss). Then every listener gets the task reports."""
+        """Σ of the blocks' :class:`~sparklr.kernels.BlockSums` at (w, b), in the reduce tree:
+        one Spark job (two and a rebuild after a miss). Then every listener gets the task
+        reports."""
+        with self._shipped(w) as weights:
 
-        def task(evaluation: int):
-            params = SumsParams(
-                w=np.asarray(w, dtype=np.float64),
-                b=float(b),
-                hessian=hessian,
-                evaluation=evaluation,
-                class_weight=class_weight,
-                block_type=self.block_type,
-                n_features=self.n_features,
-                curvature=curvature,
-            )
-            return partial(partition_sums, params=params)
+            def task(evaluation: int):
+                params = SumsParams(
+                    w=weights,
+                    b=float(b),
+                    hessian=hessian,
+                    evaluation=evaluation,
+                    class_weight=class_weight,
+                    block_type=self.block_type,
+                    n_features=self.n_features,
+                    curvature=curvature,
+                )
+                return partial(partition_sums, params=params)
 
-        return sum_in_order(self._pass(task), self.n_features, hessian)
+            n = self.n_features
+            return self._pass(task, operator.add, 8 * (n + hessian * (n + 1) ** 2))
 
     def score_summary(self, w: np.ndarray, b: float) -> ScoreSummary:
         """The blocks' merged :class:`~sparklr.kernels.ScoreSummary` at raw (w, b), unweighted
@@ -244,46 +275,65 @@ class BlockSet:
         exactly (by probability) when the set has at most ``AUC_BINS`` rows, else by bin:
         either way the driver holds O(AUC_BINS) numbers."""
         exact = self.rows <= self.exact_auc_rows
+        with self._shipped(w) as weights:
 
-        def task(evaluation: int):
-            params = ScoreParams(
-                w=np.asarray(w, dtype=np.float64),
-                b=float(b),
-                evaluation=evaluation,
-                block_type=self.block_type,
-                exact_auc=exact,
-            )
-            return partial(partition_scores, params=params)
+            def task(evaluation: int):
+                params = ScoreParams(
+                    w=weights,
+                    b=float(b),
+                    evaluation=evaluation,
+                    block_type=self.block_type,
+                    exact_auc=exact,
+                )
+                return partial(partition_scores, params=params)
 
-        return merge_scores(self._pass(task))
+            keys = min(AUC_BINS, max(m.rows for m in self.metas))
+            return self._pass(task, add_scores, 8 * 3 * (HISTOGRAM_BINS + keys))
 
-    def _pass(self, task_of: Callable[[int], Callable]) -> list:
-        """The per-block results of one pass, in partition order: ``task_of(evaluation)`` is
-        the task body (index, meta rows) → (result or None on a miss, report)."""
+    @contextmanager
+    def _shipped(self, w: np.ndarray) -> Iterator[np.ndarray | Broadcast]:
+        """w as the tasks get it: in the closure, or from ``broadcast_min_features`` features
+        in an explicit broadcast destroyed after the pass. Measured per pass (8 rows per
+        block, 2 blocks, local[2]), closure vs broadcast: see docs/performance.md."""
+        w = np.asarray(w, dtype=np.float64)
+        if w.size < self.broadcast_min_features:
+            yield w
+            return
+        shipped = self.spark.sparkContext.broadcast(w)
+        try:
+            yield shipped
+        finally:
+            shipped.destroy()
+
+    def _pass(self, task_of: Callable[[int], Callable], add: Callable, part_bytes: int):
+        """The combined result of one pass: ``task_of(evaluation)`` is the task body (index,
+        meta rows) → (result or None on a miss, report); ``add`` combines two results, each
+        about ``part_bytes`` pickled."""
         self.evaluations += 1
-        parts, reports = self._run(task_of(self.evaluations))
+        value, reports = self._run(task_of(self.evaluations), add, part_bytes)
         missing = [r.partition for r in reports if r.missed]
         if missing:
             log.warning(
                 "resident blocks missing for partitions %s; rebuilding from source", missing
             )
             self.rebuild()
-            parts, reports = self._run(task_of(self.evaluations))
+            value, reports = self._run(task_of(self.evaluations), add, part_bytes)
             if any(r.missed for r in reports):
                 raise RuntimeError("resident blocks still missing after a rebuild")
         self.last_reports = reports
         for listener in self._listeners:
             listener(list(reports))
-        return parts
+        return value
 
-    def _run(self, task: Callable) -> tuple[list, list[TaskReport]]:
-        # (w, b) travel in the task closure, which is how Spark broadcasts them: the closure is
-        # serialized once per stage into the task binary, which the DAG scheduler broadcasts
-        # (TorrentBroadcast, one fetch per executor); past 1 MB pickled (~130k features)
-        # PySpark itself moves the closure into an explicit sc.broadcast. A separate
-        # sc.broadcast + unpersist per iteration measured 14-16 ms of a ~70 ms job for nothing.
-        out = self._meta_rdd.mapPartitionsWithIndex(task).collect()
-        return [s for s, _ in out], [r for _, r in out]
+    def _run(self, task: Callable, add: Callable, part_bytes: int) -> tuple[object, list]:
+        """One Spark job: the tasks, then the reduce tree (on the executors when the P results
+        exceed ``tree_min_bytes``; see :mod:`sparklr.spark.treereduce`)."""
+        P = self.partitions
+        k = fan_in(P, self.aggregation_depth)
+        tree = P > k and P * part_bytes >= self.tree_min_bytes
+        results = self._meta_rdd.mapPartitionsWithIndex(task)
+        value, reports, self.last_received = reduce_pass(results, P, k, add, tree=tree)
+        return value, reports
 
     def rebuild(self) -> None:
         before = self.fingerprint()

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from pyspark import TaskContext
+from pyspark.broadcast import Broadcast
 from pyspark.sql import Row
 
 from sparklr.kernels import FISHER, BlockSums, ScoreSummary
@@ -49,11 +50,18 @@ class TaskReport:
     missed: bool = False
 
 
+def weights_of(w: np.ndarray | Broadcast) -> np.ndarray:
+    """w as the task sees it: from the closure, or from its explicit broadcast (wide models:
+    see :meth:`~sparklr.spark.blockset.BlockSet._shipped`)."""
+    return w.value if isinstance(w, Broadcast) else w
+
+
 @dataclass(frozen=True, eq=False)
 class SumsParams:
-    """What every task of one evaluation needs (it travels in the task closure)."""
+    """What every task of one evaluation needs (it travels in the task closure; w there or
+    as a broadcast)."""
 
-    w: np.ndarray
+    w: np.ndarray | Broadcast
     b: float
     hessian: bool
     #: The evaluation's number, 1, 2, ... (for the fault injection).
@@ -69,7 +77,7 @@ class SumsParams:
 class ScoreParams:
     """What every task of one scoring pass needs (in the task closure, as SumsParams)."""
 
-    w: np.ndarray
+    w: np.ndarray | Broadcast
     b: float
     evaluation: int
     block_type: BlockType
@@ -97,7 +105,7 @@ def partition_sums(
             X,
             arrays["y"],
             arrays.get("v"),
-            params.w,
+            weights_of(params.w),
             params.b,
             hessian=params.hessian,
             class_weight=params.class_weight,
@@ -116,7 +124,7 @@ def partition_scores(
 
     def kernel(X, arrays: dict[str, np.ndarray]) -> ScoreSummary:
         return params.block_type.score(
-            X, arrays["y"], params.w, params.b, exact_auc=params.exact_auc
+            X, arrays["y"], weights_of(params.w), params.b, exact_auc=params.exact_auc
         )
 
     empty = ScoreSummary.zeros()
