@@ -153,6 +153,7 @@ def test_new_keys_have_the_documented_defaults():
         (["data.weight=label"], "data.weight"),
         (["train.lbfgs_memory=0"], "train.lbfgs_memory"),
         (["train.lbfgs_memory=-3"], "train.lbfgs_memory"),
+        (["train.aggregation_depth=0"], "train.aggregation_depth"),
     ],
 )
 def test_bad_optimizer_values_name_the_key(override, key):

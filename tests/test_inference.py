@@ -381,3 +381,14 @@ def test_a_feature_named_like_the_intercept_is_refused():
     X, y, _ = spector()
     with pytest.raises(DataError, match=r"feature column '\(intercept\)' clashes"):
         run(fit(X, y), "fisher", ["GPA", INTERCEPT, "PSI"])
+
+
+def test_an_explicit_method_above_the_hessian_limit_is_refused_auto_skips():
+    from sparklr.inference import width_refusal
+
+    assert width_refusal("fisher", 4096) is None
+    assert width_refusal("auto", 10**7) is None and width_refusal("none", 10**7) is None
+    for method in ("fisher", "robust"):
+        assert f"train.inference = {method} is not possible for 4097" in width_refusal(method, 4097)
+    method, reason = choose_method("auto", reg_param=0.0, class_weighted=False, n_features=10**7)
+    assert method is None and "features > 4096" in reason

@@ -88,3 +88,33 @@ def test_one_spark_gd_step_equals_one_numpy_step(spark, parquet_dataset, tmp_pat
     w_next[3] = 0.0
     np.testing.assert_allclose(model.coefficients, w_next, rtol=1e-12, atol=1e-15)
     assert model.intercept == pytest.approx(b_next, rel=1e-12)
+
+
+@pytest.fixture(scope="module")
+def wide_parquet(tmp_path_factory):
+    """8 rows × 4,097 features: one more than newton and explicit inference allow."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    columns = {f"x{j}": rng.standard_normal(8) for j in range(4097)}
+    path = tmp_path_factory.mktemp("wide") / "wide.parquet"
+    pq.write_table(pa.table({**columns, "y": np.arange(8) % 2}), path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("override", "words"),
+    [
+        ("train.optimizer=newton", r"train\.optimizer = newton: .*4097 features > 4096.*lbfgs"),
+        ("train.inference=robust", r"train\.inference = robust is not possible for 4097"),
+    ],
+)
+def test_wide_data_refuse_newton_and_explicit_inference_before_the_build(
+    spark, wide_parquet, tmp_path, override, words
+):
+    from sparklr.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=words):
+        train(config_for(wide_parquet, tmp_path / "m", override))
+    assert not (tmp_path / "m").exists()

@@ -73,6 +73,7 @@ def _validation_summary(
         dtype=blocks.dtype,
         drop_invalid=True,
         fit=False,
+        aggregation_depth=blocks.aggregation_depth,
     )
     try:
         held_out.build()

@@ -24,7 +24,9 @@ from sparklr.app.common import default_config_path, parse_command_line, run_job
 from sparklr.app.measure import measure_inference, measure_metrics
 from sparklr.app.model_dir import write_model_dir
 from sparklr.config import Config, load_config
+from sparklr.errors import ConfigError
 from sparklr.inference import InferenceResult
+from sparklr.inference import width_refusal as inference_width_refusal
 from sparklr.logs import ProgressLog
 from sparklr.model import Model
 from sparklr.objective import (
@@ -34,6 +36,7 @@ from sparklr.objective import (
     log_odds_intercept,
 )
 from sparklr.optimizers import OptimizerOptions, OptimizerState, StopRule
+from sparklr.optimizers.newton import width_refusal as newton_width_refusal
 from sparklr.output import (
     check_output_target,
     open_staging,
@@ -249,6 +252,7 @@ def _load(spark, config: Config) -> _Loaded:
         validation_seed=d.validation_seed,
         reader=d.reader,
     )
+    _check_width(config, len(frames.names))
     blocks = BlockSet(
         spark,
         frames.train,
@@ -258,6 +262,7 @@ def _load(spark, config: Config) -> _Loaded:
         drop_invalid=d.drop_invalid,
         weight=d.weight,
         parquet=frames.parquet,
+        aggregation_depth=config.train.aggregation_depth,
     ).build()
     seconds = time.perf_counter() - started
     log.info(
@@ -270,6 +275,18 @@ def _load(spark, config: Config) -> _Loaded:
     if blocks.dropped:
         log.warning("dropped %d row(s) with NaN, ±Inf or null values", blocks.dropped)
     return _Loaded(frames, blocks, seconds)
+
+
+def _check_width(config: Config, n_features: int) -> None:
+    """The keys that depend on n_x, checked as soon as it is known (before the blocks are
+    built): config.py cannot, it does not know n_x."""
+    t = config.train
+    refusal = newton_width_refusal(n_features) if t.optimizer == "newton" else None
+    if refusal:
+        raise ConfigError(f"config key train.optimizer = newton: {refusal}")
+    refusal = inference_width_refusal(t.inference, n_features)
+    if refusal:
+        raise ConfigError(refusal)
 
 
 def _objective(config: Config, loaded: _Loaded) -> _Problem:
