@@ -8,9 +8,11 @@ partition p there (PROCESS_LOCAL). The driver checks what the build found and ra
 :class:`~sparklr.errors.DataError` naming the column and an example row.
 
 Iteration (:meth:`BlockSet.sums`, and :meth:`BlockSet.score_summary` for the metrics: one
-Spark job each): (w, b) travel in the task closure (see :meth:`BlockSet._run`); each task
-returns its block's sums or scores (:mod:`sparklr.spark.iteration`); the driver collects them
-in partition order and adds them left to right, so the result does not depend on timing.
+Spark job each): (w, b) travel in the task closure, or from 10⁵ features in an explicit
+broadcast destroyed after the pass (:meth:`BlockSet._shipped`); each task returns its block's
+sums or scores (:mod:`sparklr.spark.iteration`), combined in the fixed tree of
+:mod:`sparklr.spark.treereduce` (on the executors for wide results, else on the driver), so the
+result depends on P and ``aggregation_depth`` only, not on timing.
 
 Misses. A lost executor loses its cached metas too: Spark recomputes them from lineage, which
 rebuilds the files on the new executor within the same task. If the files vanish while the
@@ -19,8 +21,8 @@ driver rebuilds every block from the source once, then repeats the pass. Either 
 block's bytes are the same, so the result is too.
 
 Instrumentation (public, for benchmarks and diagnostics): :meth:`add_listener`,
-:attr:`last_reports`, :meth:`file_usage`, :meth:`worker_usage`, :meth:`cached_meta_bytes`,
-:meth:`read_block`, :meth:`locations`.
+:attr:`last_reports`, :attr:`last_received`, :meth:`file_usage`, :meth:`worker_usage`,
+:meth:`cached_meta_bytes`, :meth:`read_block`, :meth:`locations`.
 """
 
 from __future__ import annotations
@@ -29,12 +31,10 @@ import hashlib
 import logging
 import operator
 import uuid
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from functools import partial
 
 import numpy as np
-from pyspark.broadcast import Broadcast
 from pyspark.sql import DataFrame, SparkSession
 
 from sparklr.errors import DataError
@@ -63,6 +63,7 @@ from sparklr.spark.iteration import (
     TaskReport,
     partition_scores,
     partition_sums,
+    shipped_weights,
 )
 from sparklr.spark.parquet import ParquetPlan
 from sparklr.spark.treereduce import Received, reduce_pass
@@ -71,9 +72,14 @@ from sparklr.stats import FeatureMoments, merge_all
 
 log = logging.getLogger(__name__)
 
-#: See BlockSet.tree_min_bytes and BlockSet.broadcast_min_features (measured in
-#: docs/performance.md, "Wide models").
-TREE_MIN_BYTES = 16 << 20
+#: BlockSet.tree_min_bytes. Measured on local[2] (loaded machine; 8 rows per block): a tree
+#: level is one more stage with a shuffle through local disk, +170 ms at n_x = 10 (P = 8), and
+#: slower than the flat collect while the driver is on the same host (P = 8, n_x = 10⁶: 4.4 s
+#: vs 1.5 s per pass). It bounds what the driver receives (P = 32, n_x = 10⁶: 48 MB instead of
+#: 256 MB), so it runs only when the P results pass 128 MB, where driver memory matters.
+TREE_MIN_BYTES = 128 << 20
+#: BlockSet.broadcast_min_features. Per pass, 2 blocks, closure vs explicit broadcast (median
+#: ms, local[2]): n_x = 10⁴: 134 vs 237; 10⁵: 196 vs 176; 10⁶: 740 vs 292.
 BROADCAST_MIN_FEATURES = 100_000
 
 
@@ -290,20 +296,9 @@ class BlockSet:
             keys = min(AUC_BINS, max(m.rows for m in self.metas))
             return self._pass(task, add_scores, 8 * 3 * (HISTOGRAM_BINS + keys))
 
-    @contextmanager
-    def _shipped(self, w: np.ndarray) -> Iterator[np.ndarray | Broadcast]:
-        """w as the tasks get it: in the closure, or from ``broadcast_min_features`` features
-        in an explicit broadcast destroyed after the pass. Measured per pass (8 rows per
-        block, 2 blocks, local[2]), closure vs broadcast: see docs/performance.md."""
-        w = np.asarray(w, dtype=np.float64)
-        if w.size < self.broadcast_min_features:
-            yield w
-            return
-        shipped = self.spark.sparkContext.broadcast(w)
-        try:
-            yield shipped
-        finally:
-            shipped.destroy()
+    def _shipped(self, w: np.ndarray):
+        """w as the tasks get it (:func:`~sparklr.spark.iteration.shipped_weights`)."""
+        return shipped_weights(self.spark.sparkContext, w, self.broadcast_min_features)
 
     def _pass(self, task_of: Callable[[int], Callable], add: Callable, part_bytes: int):
         """The combined result of one pass: ``task_of(evaluation)`` is the task body (index,

@@ -17,10 +17,11 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
-from pyspark import TaskContext
+from pyspark import SparkContext, TaskContext
 from pyspark.broadcast import Broadcast
 from pyspark.sql import Row
 
@@ -48,6 +49,24 @@ class TaskReport:
     opened: bool
     #: True when the block's files were missing.
     missed: bool = False
+
+
+@contextmanager
+def shipped_weights(
+    sc: SparkContext, w: np.ndarray, broadcast_min_features: int
+) -> Iterator[np.ndarray | Broadcast]:
+    """w as the tasks of one pass get it: in the task closure, or from
+    ``broadcast_min_features`` features on in an explicit broadcast, destroyed after the pass
+    (the crossover, measured: :data:`sparklr.spark.blockset.BROADCAST_MIN_FEATURES`)."""
+    w = np.asarray(w, dtype=np.float64)
+    if w.size < broadcast_min_features:
+        yield w
+        return
+    shipped = sc.broadcast(w)
+    try:
+        yield shipped
+    finally:
+        shipped.destroy()
 
 
 def weights_of(w: np.ndarray | Broadcast) -> np.ndarray:
