@@ -153,6 +153,7 @@ def test_new_keys_have_the_documented_defaults():
         (["data.weight=label"], "data.weight"),
         (["train.lbfgs_memory=0"], "train.lbfgs_memory"),
         (["train.lbfgs_memory=-3"], "train.lbfgs_memory"),
+        (["train.aggregation_depth=0"], "train.aggregation_depth"),
     ],
 )
 def test_bad_optimizer_values_name_the_key(override, key):
@@ -226,7 +227,11 @@ def test_bad_tune_values_name_the_key(override, key):
 @pytest.mark.parametrize(
     ("overrides", "key", "words"),
     [
-        (["data.format=jsn", "data.path=/d"], "data.format", "parquet, csv, libsvm, orc, json, avro"),
+        (
+            ["data.format=jsn", "data.path=/d"],
+            "data.format",
+            "parquet, csv, libsvm, orc, json, avro",
+        ),
         (["data.format=table"], "data.table", 'must name the table when format = "table"'),
         (["data.format=table", "data.table=db.t", "data.path=/d"], "data.path", "not read"),
         (["data.format=orc", "data.path=/d", "data.table=db.t"], "data.table", "only when"),

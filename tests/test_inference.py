@@ -411,3 +411,14 @@ def test_inference_without_intercept_has_no_intercept_row_and_matches_statsmodel
         [c.estimate for c in result.coefficients], reference.params, rtol=1e-8
     )
     np.testing.assert_allclose([c.std_error for c in result.coefficients], reference.bse, rtol=1e-7)
+
+
+def test_an_explicit_method_above_the_hessian_limit_is_refused_auto_skips():
+    from sparklr.inference import width_refusal
+
+    assert width_refusal("fisher", 4096) is None
+    assert width_refusal("auto", 10**7) is None and width_refusal("none", 10**7) is None
+    for method in ("fisher", "robust"):
+        assert f"train.inference = {method} is not possible for 4097" in width_refusal(method, 4097)
+    method, reason = choose_method("auto", reg_param=0.0, class_weighted=False, n_features=10**7)
+    assert method is None and "features > 4096" in reason

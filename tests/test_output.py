@@ -141,3 +141,22 @@ def test_write_json_atomic_refuses_nan_and_leaves_no_temp(tmp_path):
         write_json_atomic(path, {"a": float("nan")})
     assert json.loads(path.read_text()) == {"a": 1}
     assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
+
+
+def test_long_lists_are_written_on_one_line_and_read_back_equal(tmp_path):
+    """A wide model's coefficients and a checkpoint's lbfgs memory (lists of > LONG_LIST
+    numbers, at any depth) go on one line each; everything else is indented as before."""
+    import json
+
+    from sparklr.output import LONG_LIST, write_json_atomic
+
+    long = [float(v) / 7 for v in range(LONG_LIST + 1)]
+    data = {"coefficients": long, "state": {"memory": {"S": [{"ndarray": long}]}, "k": 1}}
+    path = tmp_path / "m.json"
+    write_json_atomic(path, data)
+    text = path.read_text()
+    assert json.loads(text) == data
+    assert len(text.splitlines()) < 20  # not one line per number
+    small = {"coefficients": long[:3], "nested": [1, {"z": []}]}
+    write_json_atomic(path, small)
+    assert path.read_text() == json.dumps(small, indent=2) + "\n"

@@ -66,6 +66,26 @@ def test_top_coefficients_rank_by_standardized_size():
     assert top == [("b", -5.0, -1.0), ("c", 0.5, 0.5)]
 
 
+def test_top_coefficients_of_many_tied_features_match_a_full_sort():
+    """The partition-based ranking equals sorting all n_x by (−|w σ|, j), ties included
+    (an L1 model: mostly zeros; repeated values), and returns k rows at a million features."""
+    rng = np.random.default_rng(4)
+    w = rng.choice([0.0, 0.0, 0.0, 1.5, -1.5, 2.0], size=2000) * rng.choice([1.0, 2.0], 2000)
+    std = rng.choice([1.0, 0.5], size=2000)
+    names = [f"f{j}" for j in range(2000)]
+    for k in (1, 10, 700, 2000, 3000):
+        got = report.top_coefficients(names, w, std, k=k)
+        s = w * std
+        order = sorted(range(2000), key=lambda j: (-abs(s[j]), j))[:k]
+        assert got == [(names[j], float(s[j]), float(w[j])) for j in order]
+    n = 10**6
+    wide = np.zeros(n)
+    wide[[7, 999_999, 500_000]] = [3.0, -4.0, 3.0]
+    top = report.top_coefficients([f"f{j}" for j in range(n)], wide, np.ones(n), k=10)
+    assert [name for name, _, _ in top[:3]] == ["f999999", "f7", "f500000"]
+    assert len(top) == 10 and [name for name, _, _ in top[3:5]] == ["f0", "f1"]
+
+
 def _inputs(scores):
     p, y = scores
     history = [

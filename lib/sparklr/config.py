@@ -152,6 +152,9 @@ class TrainSection:
     inference: str = "auto"
     #: Confidence level of the intervals in the inference table.
     ci_level: float = 0.95
+    #: Depth d of the reduce tree (MLlib's aggregationDepth, ≥ 1; 1 = no tree): the driver
+    #: receives ⌈P^(1/d)⌉ partial sums per iteration instead of one per block.
+    aggregation_depth: int = 2
 
 
 @dataclass(frozen=True)
@@ -603,6 +606,11 @@ def _validate_objective(config: Config) -> None:
         f'must be "seed" or "log_odds", got {t.init!r}',
     )
     _require(t.lbfgs_memory > 0, "train.lbfgs_memory", f"must be > 0, got {t.lbfgs_memory}")
+    _require(
+        t.aggregation_depth >= 1,
+        "train.aggregation_depth",
+        f"must be ≥ 1, got {t.aggregation_depth}",
+    )
     _require(0 < t.ci_level < 1, "train.ci_level", f"must be in (0, 1), got {t.ci_level!r}")
     # fisher/robust with a penalty or class weights: a ConfigError naming the reason.
     choose_inference(t.inference, reg_param=t.reg_param, class_weighted=t.class_weight != "none")

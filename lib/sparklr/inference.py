@@ -52,13 +52,15 @@ from sparklr.errors import ConfigError, DataError
 from sparklr.inference_linalg import invert_information, name_partners
 from sparklr.inference_report import format_table, to_csv
 from sparklr.kernels import ROBUST
-from sparklr.objective import FeatureMap, LogisticObjective
+from sparklr.objective import MAX_HESSIAN_FEATURES, FeatureMap, LogisticObjective
 
 #: Values of ``train.inference``.
 METHODS = ("auto", "none", "fisher", "robust")
-#: ``auto`` computes Fisher standard errors up to this many features: the (n_x + 1)² information
-#: matrix (134 MB at 4,096) is summed over partitions and factored on the driver, O(n_x³).
-AUTO_MAX_FEATURES = 4096
+#: ``auto`` computes Fisher standard errors up to this many features (and skips above, with a
+#: log line); an explicit ``fisher``/``robust`` above it is refused (:func:`width_refusal`):
+#: the (n_x + 1)² information matrix (134 MB at 4,096) is summed over partitions and factored
+#: on the driver, O(n_x³).
+AUTO_MAX_FEATURES = MAX_HESSIAN_FEATURES
 #: Name of the intercept in the coefficient table (a feature may not be called so).
 INTERCEPT = "(intercept)"
 
@@ -103,10 +105,22 @@ def choose_method(
     if n_features is not None and n_features > AUTO_MAX_FEATURES:
         return None, (
             f"inference skipped: {n_features} features > {AUTO_MAX_FEATURES}, the limit of "
-            "train.inference = auto (the (n_x + 1)² information matrix is gathered and factored "
-            'on the driver); set train.inference = "fisher" to compute it anyway'
+            "train.inference (the (n_x + 1)² information matrix is gathered and factored on "
+            "the driver)"
         )
     return "fisher", "train.inference = auto: Fisher standard errors of an unpenalized fit"
+
+
+def width_refusal(requested: str, n_features: int) -> str | None:
+    """Why an explicit ``train.inference = requested`` cannot be computed for ``n_features``
+    features (None when it can, or when ``auto``/``none`` decide by themselves)."""
+    if requested in ("auto", "none") or n_features <= MAX_HESSIAN_FEATURES:
+        return None
+    return (
+        f"config key train.inference = {requested} is not possible for {n_features} features "
+        f"> {MAX_HESSIAN_FEATURES} (the (n_x + 1)² information matrix); "
+        'set train.inference = "auto" (skips it) or "none"'
+    )
 
 
 def _refusal(reg_param: float, class_weighted: bool) -> str | None:

@@ -16,6 +16,12 @@ The layout is the one Spark ML's own ``model.write().save(path)`` produces and
   classes, exactly as Spark writes it, so that Spark reads the columns back as ``Vector`` and
   ``Matrix``.
 
+wᵀ is written as MLlib's ``Matrix.compressed`` would keep it: a row-major SparseMatrix (type 0:
+colPtrs = [0, nnz], rowIndices = the indices of the non-zero w_j, values = those w_j) when
+that is smaller than dense, i.e. when 12 nnz + 4 < 8 n (an L1 model, all-zero columns), else
+dense (type 1). MLlib's ``coefficients`` is then a SparseVector or a DenseVector; it scores
+the same either way.
+
 The MLlib model scores one vector column (``featuresCol``) with z = wᵀx + b and
 probability = [1 − σ(z), σ(z)]: assemble that column from the model's ``feature_names`` in that
 order (``VectorAssembler(inputCols=model.feature_names, outputCol="features")``). The
@@ -207,6 +213,30 @@ def spark_ml_metadata(
     }
 
 
+def coefficient_matrix(w: np.ndarray) -> dict:
+    """The 1 × n matrix wᵀ in MatrixUDT's encoding, sparse or dense (see the module doc)."""
+    nonzero = np.flatnonzero(w)
+    if 12 * nonzero.size + 4 < 8 * w.size:
+        return {
+            "type": 0,
+            "numRows": 1,
+            "numCols": int(w.size),
+            "colPtrs": [0, int(nonzero.size)],
+            "rowIndices": nonzero.tolist(),
+            "values": w[nonzero].tolist(),
+            "isTransposed": True,
+        }
+    return {
+        "type": 1,
+        "numRows": 1,
+        "numCols": int(w.size),
+        "colPtrs": None,
+        "rowIndices": None,
+        "values": w.tolist(),
+        "isTransposed": True,
+    }
+
+
 def write_spark_ml(
     model: Model,
     path: str | Path,
@@ -249,17 +279,7 @@ def write_spark_ml(
             "numClasses": [2],
             "numFeatures": [int(w.size)],
             "interceptVector": [{"type": 1, "size": None, "indices": None, "values": [b]}],
-            "coefficientMatrix": [
-                {
-                    "type": 1,
-                    "numRows": 1,
-                    "numCols": int(w.size),
-                    "colPtrs": None,
-                    "rowIndices": None,
-                    "values": [float(v) for v in w],
-                    "isTransposed": True,
-                }
-            ],
+            "coefficientMatrix": [coefficient_matrix(w)],
             "isMultinomial": [False],
         }
         table = pa.Table.from_pydict(row, schema=_arrow_schema(version))

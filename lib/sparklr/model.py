@@ -53,7 +53,7 @@ class Model:
         return {
             "format": FORMAT,
             "feature_names": list(self.feature_names),
-            "coefficients": [float(c) for c in self.coefficients],
+            "coefficients": np.asarray(self.coefficients, dtype=np.float64).tolist(),
             "intercept": float(self.intercept),
             "label": self.label,
             **({"encoding": self.encoding.to_json()} if self.encoding is not None else {}),

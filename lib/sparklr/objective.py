@@ -50,6 +50,11 @@ import numpy as np
 from sparklr.kernels import FISHER, BlockSums
 from sparklr.stats import FeatureMoments
 
+#: The most features for which ∇²J (an (n_x + 1)² matrix: 134 MB at 4,096, per partial sum and
+#: on the driver, where it is factored in O(n_x³)) is formed: newton and inference refuse above
+#: it. MLlib's normal-equation solver has the same limit (WeightedLeastSquares, 4,096).
+MAX_HESSIAN_FEATURES = 4096
+
 
 class SumsSource(Protocol):
     """Anything that returns the summed :class:`BlockSums` of all its data at raw (w, b)."""

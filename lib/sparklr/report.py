@@ -171,10 +171,19 @@ def top_coefficients(
     names: Sequence[str], coefficients: np.ndarray, std: np.ndarray, k: int = 10
 ) -> list[tuple[str, float, float]]:
     """(name, w_j σ_j, w_j) for the k largest |w_j σ_j|: the effect on z of one standard
-    deviation of feature j — the coefficient on the standardized scale."""
+    deviation of feature j — the coefficient on the standardized scale. Ties go to the lower
+    index. O(n_x) (a partition, then a sort of k), so it stays fast at millions of features."""
     w = np.asarray(coefficients, dtype=np.float64)
     standardized = w * np.asarray(std, dtype=np.float64)
-    order = sorted(range(len(w)), key=lambda j: (-abs(standardized[j]), j))[:k]
+    size = np.abs(standardized)
+    k = min(k, len(w))
+    if k == 0:
+        return []
+    threshold = np.partition(size, len(size) - k)[len(size) - k]  # the k-th largest |w σ|
+    above = np.flatnonzero(size > threshold)
+    ties = np.flatnonzero(size == threshold)[: k - len(above)]  # lowest indices first
+    chosen = np.concatenate([above, ties])
+    order = chosen[np.lexsort((chosen, -size[chosen]))]
     return [(names[j], float(standardized[j]), float(w[j])) for j in order]
 
 

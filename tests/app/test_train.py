@@ -121,4 +121,33 @@ def test_a_warm_start_model_with_other_features_fails_with_exit_2(spark, parquet
     with pytest.raises(ConfigError, match="lacks c; it has z") as info:
         train(config_for(path, tmp_path / "m", f"train.init_model={other}"))
     assert info.value.exit_code == 2
+
+
+@pytest.fixture(scope="module")
+def wide_parquet(tmp_path_factory):
+    """8 rows × 4,097 features: one more than newton and explicit inference allow."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(0)
+    columns = {f"x{j}": rng.standard_normal(8) for j in range(4097)}
+    path = tmp_path_factory.mktemp("wide") / "wide.parquet"
+    pq.write_table(pa.table({**columns, "y": np.arange(8) % 2}), path)
+    return path
+
+
+@pytest.mark.parametrize(
+    ("override", "words"),
+    [
+        ("train.optimizer=newton", r"train\.optimizer = newton: .*4097 features > 4096.*lbfgs"),
+        ("train.inference=robust", r"train\.inference = robust is not possible for 4097"),
+    ],
+)
+def test_wide_data_refuse_newton_and_explicit_inference_before_the_build(
+    spark, wide_parquet, tmp_path, override, words
+):
+    from sparklr.errors import ConfigError
+
+    with pytest.raises(ConfigError, match=words):
+        train(config_for(wide_parquet, tmp_path / "m", override))
     assert not (tmp_path / "m").exists()

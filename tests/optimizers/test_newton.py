@@ -87,3 +87,15 @@ def test_resume_is_bit_identical():
         stop=StopRule(6, 0),
     )
     assert done.theta.tobytes() == full.theta.tobytes()
+
+
+def test_newton_refuses_more_features_than_the_hessian_limit_naming_lbfgs():
+    from types import SimpleNamespace
+
+    from sparklr.objective import MAX_HESSIAN_FEATURES
+    from sparklr.optimizers.newton import NewtonStep, width_refusal
+
+    assert width_refusal(MAX_HESSIAN_FEATURES) is None
+    wide = SimpleNamespace(l1=0.0, n_features=MAX_HESSIAN_FEATURES + 1)
+    with pytest.raises(ValueError, match=r"4097 features > 4096 .*use lbfgs"):
+        NewtonStep(wide)

@@ -85,6 +85,68 @@ def test_layout_matches_what_spark_itself_writes(spark, frame_and_model, tmp_pat
     assert json.loads(ours_meta[key]) == json.loads(meta[key])
 
 
+@pytest.fixture(scope="module")
+def sparse_frame_and_model(spark):
+    """60 features, 4 non-zero coefficients (an L1 model's shape): exported sparse."""
+    rng = np.random.default_rng(9)
+    m, n = 300, 60
+    names = [f"x{j}" for j in range(n)]
+    w = np.zeros(n)
+    w[[2, 17, 40, 59]] = [1.5, -2.0, 0.25, 3.0]
+    X = rng.standard_normal((m, n))
+    import pandas as pd
+
+    pdf = pd.DataFrame(X, columns=names).assign(id=np.arange(m))
+    return spark.createDataFrame(pdf).repartition(2), Model(names, w, -0.7, label="y")
+
+
+@pytest.mark.parametrize("zero", [False, True], ids=["sparse", "all-zero"])
+def test_a_sparse_model_exports_a_sparse_vector_that_loads_and_scores_the_same(
+    spark, sparse_frame_and_model, tmp_path, zero
+):
+    import pyarrow.parquet as pq
+    from pyspark.ml.classification import LogisticRegressionModel
+    from pyspark.ml.feature import VectorAssembler
+    from pyspark.ml.functions import vector_to_array
+    from pyspark.ml.linalg import SparseVector
+    from sparklr.spark.scoring import score_frame
+
+    frame, model = sparse_frame_and_model
+    if zero:
+        model = Model(model.feature_names, np.zeros(60), 0.3, label="y")
+    path = write_spark_ml(model, tmp_path / "spark-ml")
+    (row,) = pq.read_table(path / "data").to_pylist()
+    assert row["coefficientMatrix"]["type"] == 0  # sparse
+    loaded = LogisticRegressionModel.load(str(path))
+    assert isinstance(loaded.coefficients, SparseVector)
+    assert loaded.coefficients.numNonzeros() == np.count_nonzero(model.coefficients)
+    np.testing.assert_array_equal(loaded.coefficients.toArray(), model.coefficients)
+    assembled = VectorAssembler(inputCols=model.feature_names, outputCol="features")
+    theirs = loaded.transform(assembled.transform(frame)).select(
+        "id", vector_to_array("probability")[1].alias("p_mllib")
+    )
+    ours = score_frame(frame, model.feature_names, model.coefficients, model.intercept, 0.5)
+    joined = ours.join(theirs, "id").orderBy("id").toPandas()
+    assert len(joined) == 300
+    p, q = joined["probability"].to_numpy(), joined["p_mllib"].to_numpy()
+    np.testing.assert_allclose(q, p, rtol=1e-12, atol=1e-15)
+    # and Spark re-saving it writes the same (sparse) row
+    loaded.write().save(str(tmp_path / "spark"))
+    assert pq.read_table(tmp_path / "spark" / "data").to_pylist() == [row]
+
+
+def test_a_mostly_non_zero_model_stays_dense():
+    from sparklr.mlexport import coefficient_matrix
+
+    w = np.arange(1.0, 11.0)
+    w[:3] = 0.0  # 7 of 10 non-zero: 12·7 + 4 ≥ 8·10, dense is smaller
+    assert coefficient_matrix(w)["type"] == 1 and coefficient_matrix(w)["values"] == w.tolist()
+    w[:4] = 0.0  # 6 of 10: 76 < 80, sparse
+    sparse = coefficient_matrix(w)
+    assert sparse["type"] == 0 and sparse["rowIndices"] == [4, 5, 6, 7, 8, 9]
+    assert sparse["colPtrs"] == [0, 6] and sparse["values"] == w[4:].tolist()
+
+
 def test_refuses_to_replace_without_overwrite(tmp_path):
     model = Model(["x"], np.array([1.0]), 0.0)
     write_spark_ml(model, tmp_path / "m")

@@ -25,6 +25,8 @@ import sparklr
 from sparklr import optimizers
 from sparklr.config import Config, TrainSection
 from sparklr.encoding import Design
+from sparklr.errors import ConfigError
+from sparklr.inference import width_refusal as inference_width_refusal
 from sparklr.model import Model
 from sparklr.objective import (
     FeatureMap,
@@ -34,6 +36,7 @@ from sparklr.objective import (
 )
 from sparklr.optimizers import OptimizerOptions, OptimizerState, StopRule
 from sparklr.optimizers.base import Callback
+from sparklr.optimizers.newton import width_refusal as newton_width_refusal
 from sparklr.stats import FeatureMoments
 
 if TYPE_CHECKING:
@@ -61,6 +64,18 @@ class Fit:
     seconds: float
     separation_suspected: bool
     weight_norm: float
+
+
+def check_width(t: TrainSection, n_features: int) -> None:
+    """The train.* keys that depend on n_x, checked as soon as it is known (before the blocks
+    are built; config.py cannot, it does not know n_x): Newton's and the standard errors'
+    (n_x + 1)² matrices above :data:`~sparklr.objective.MAX_HESSIAN_FEATURES`."""
+    refusal = newton_width_refusal(n_features) if t.optimizer == "newton" else None
+    if refusal:
+        raise ConfigError(f"config key train.optimizer = newton: {refusal}")
+    refusal = inference_width_refusal(t.inference, n_features)
+    if refusal:
+        raise ConfigError(refusal)
 
 
 def make_problem(blocks: BlockSet, names: list[str], t: TrainSection) -> Problem:

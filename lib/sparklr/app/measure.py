@@ -75,6 +75,7 @@ def _validation_summary(
         fit=False,
         design=blocks.design,
         block_type=blocks.block_type,
+        aggregation_depth=blocks.aggregation_depth,
     )
     try:
         held_out.build()

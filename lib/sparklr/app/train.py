@@ -17,7 +17,15 @@ from typing import TYPE_CHECKING
 
 from sparklr.app import checkpoint, sources
 from sparklr.app.common import default_config_path, parse_command_line, run_job
-from sparklr.app.fit import Fit, Problem, fitted_model, make_problem, run_optimizer, with_log_odds
+from sparklr.app.fit import (
+    Fit,
+    Problem,
+    check_width,
+    fitted_model,
+    make_problem,
+    run_optimizer,
+    with_log_odds,
+)
 from sparklr.app.measure import measure_inference, measure_metrics
 from sparklr.app.model_dir import write_model_dir
 from sparklr.app.tune import write_path
@@ -236,6 +244,7 @@ def _load(spark, config: Config) -> _Loaded:
         num_features=d.num_features,
         dtype=d.dtype,
     )
+    check_width(config.train, len(frames.names))
     blocks = BlockSet(
         spark,
         frames.train,
@@ -247,6 +256,7 @@ def _load(spark, config: Config) -> _Loaded:
         parquet=frames.parquet,
         design=frames.design,
         block_type=frames.block_type,
+        aggregation_depth=config.train.aggregation_depth,
     ).build()
     seconds = time.perf_counter() - started
     log.info(

@@ -266,6 +266,11 @@ def merge_scores(parts: list[ScoreSummary]) -> ScoreSummary:
     return total
 
 
+def add_scores(a: ScoreSummary, b: ScoreSummary) -> ScoreSummary:
+    """The summary of two (the pairwise step of the reduce tree, :mod:`sparklr.kernels.tree`)."""
+    return merge_scores([a, b])
+
+
 def merge_tallies(tallies: list[AucTally]) -> AucTally:
     """One tally of several (same kind of keys), summing rows and positives per key."""
     if not tallies:

@@ -16,7 +16,8 @@ separable data, duplicated features) gets a Levenberg term μI, μ growing tenfo
 10⁻¹⁰ × its largest diagonal entry until Cholesky succeeds.
 
 Cost per pass: O(m n_x²) flops on the executors (the XᵀDX) and an (n_x + 1)² matrix per
-partition over the network, O(n_x³) on the driver: meant for n_x up to a few thousand.
+partition over the network, O(n_x³) on the driver: refused above
+:data:`~sparklr.objective.MAX_HESSIAN_FEATURES` = 4,096 features (:func:`width_refusal`).
 L1 is not supported (J is not twice differentiable); use lbfgs (OWL-QN) or gd (proximal).
 
 Stopping: the shared rule, plus "separated" (unpenalized and every sample classified correctly:
@@ -28,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from sparklr.objective import Evaluation, LogisticObjective
+from sparklr.objective import MAX_HESSIAN_FEATURES, Evaluation, LogisticObjective
 from sparklr.optimizers.base import (
     OptimizerOptions,
     OptimizerState,
@@ -63,6 +64,17 @@ def newton_direction(H: np.ndarray, g: np.ndarray) -> np.ndarray:
     return d
 
 
+def width_refusal(n_features: int) -> str | None:
+    """Why newton cannot fit ``n_features`` features (None when it can)."""
+    if n_features <= MAX_HESSIAN_FEATURES:
+        return None
+    return (
+        f"newton forms the (n_x + 1)² Hessian, refused for {n_features} features > "
+        f"{MAX_HESSIAN_FEATURES} ({8 * (n_features + 1) ** 2 / 1e9:.3g} GB per partial sum); "
+        "use lbfgs (O(n_x) memory per iteration)"
+    )
+
+
 class NewtonStep(Method):
     """The safeguarded Newton step; every evaluation carries ∇²J."""
 
@@ -74,6 +86,9 @@ class NewtonStep(Method):
                 "newton needs a twice-differentiable J: the objective has an L1 term "
                 f"(λρ = {objective.l1:g}); use lbfgs (OWL-QN) or gd (proximal)"
             )
+        refusal = width_refusal(objective.n_features)
+        if refusal:
+            raise ValueError(refusal)
         self.objective = objective
 
     def stop(self, current: Evaluation) -> str | None:

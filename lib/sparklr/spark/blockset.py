@@ -8,9 +8,11 @@ partition p there (PROCESS_LOCAL). The driver checks what the build found and ra
 :class:`~sparklr.errors.DataError` naming the column and an example row.
 
 Iteration (:meth:`BlockSet.sums`, and :meth:`BlockSet.score_summary` for the metrics: one
-Spark job each): (w, b) travel in the task closure (see :meth:`BlockSet._run`); each task
-returns its block's sums or scores (:mod:`sparklr.spark.iteration`); the driver collects them
-in partition order and adds them left to right, so the result does not depend on timing.
+Spark job each): (w, b) travel in the task closure, or from 10⁵ features in an explicit
+broadcast destroyed after the pass (:meth:`BlockSet._shipped`); each task returns its block's
+sums or scores (:mod:`sparklr.spark.iteration`), combined in the fixed tree of
+:mod:`sparklr.spark.treereduce` (on the executors for wide results, else on the driver), so the
+result depends on P and ``aggregation_depth`` only, not on timing.
 
 Misses. A lost executor loses its cached metas too: Spark recomputes them from lineage, which
 rebuilds the files on the new executor within the same task. If the files vanish while the
@@ -19,14 +21,15 @@ driver rebuilds every block from the source once, then repeats the pass. Either 
 block's bytes are the same, so the result is too.
 
 Instrumentation (public, for benchmarks and diagnostics): :meth:`add_listener`,
-:attr:`last_reports`, :meth:`file_usage`, :meth:`worker_usage`, :meth:`cached_meta_bytes`,
-:meth:`read_block`, :meth:`locations`.
+:attr:`last_reports`, :attr:`last_received`, :meth:`file_usage`, :meth:`worker_usage`,
+:meth:`cached_meta_bytes`, :meth:`read_block`, :meth:`locations`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
+import operator
 import uuid
 from collections.abc import Callable
 from functools import partial
@@ -36,7 +39,15 @@ from pyspark.sql import DataFrame, SparkSession
 
 from sparklr.encoding import Design
 from sparklr.errors import DataError
-from sparklr.kernels import AUC_BINS, FISHER, BlockSums, ScoreSummary, merge_scores, sum_in_order
+from sparklr.kernels import (
+    AUC_BINS,
+    FISHER,
+    HISTOGRAM_BINS,
+    BlockSums,
+    ScoreSummary,
+    add_scores,
+)
+from sparklr.kernels.tree import fan_in
 from sparklr.spark import blockfiles, usage
 from sparklr.spark.blocktype import BlockType, array_names
 from sparklr.spark.build import (
@@ -55,12 +66,24 @@ from sparklr.spark.iteration import (
     partition_gram,
     partition_scores,
     partition_sums,
+    shipped_weights,
 )
 from sparklr.spark.parquet import ParquetPlan
+from sparklr.spark.treereduce import Received, reduce_pass
 from sparklr.spark.usage import FileUsage, WorkerUsage
 from sparklr.stats import FeatureMoments, merge_all
 
 log = logging.getLogger(__name__)
+
+#: BlockSet.tree_min_bytes. Measured on local[2] (loaded machine; 8 rows per block): a tree
+#: level is one more stage with a shuffle through local disk, +170 ms at n_x = 10 (P = 8), and
+#: slower than the flat collect while the driver is on the same host (P = 8, n_x = 10⁶: 4.4 s
+#: vs 1.5 s per pass). It bounds what the driver receives (P = 32, n_x = 10⁶: 48 MB instead of
+#: 256 MB), so it runs only when the P results pass 128 MB, where driver memory matters.
+TREE_MIN_BYTES = 128 << 20
+#: BlockSet.broadcast_min_features. Per pass, 2 blocks, closure vs explicit broadcast (median
+#: ms, local[2]): n_x = 10⁴: 134 vs 237; 10⁵: 196 vs 176; 10⁶: 740 vs 292.
+BROADCAST_MIN_FEATURES = 100_000
 
 
 class BlockSet:
@@ -86,6 +109,7 @@ class BlockSet:
         fit: bool = True,
         design: Design | None = None,
         block_type: BlockType | None = None,
+        aggregation_depth: int = 2,
     ):
         self.spark = spark
         #: The encoding of the categorical columns (None: the frame's features are numeric).
@@ -107,10 +131,20 @@ class BlockSet:
         self.fit = fit
         #: Sets of at most this many rows get their AUC tallied exactly (score_summary).
         self.exact_auc_rows = AUC_BINS
+        #: d of the reduce tree (MLlib's aggregationDepth): the driver receives ⌈P^(1/d)⌉
+        #: partial sums per pass, not P (see :mod:`sparklr.spark.treereduce`).
+        self.aggregation_depth = aggregation_depth
+        #: The tree's levels run on the executors only when the P per-block results would
+        #: exceed this many bytes (smaller ones the driver combines in the same tree itself).
+        self.tree_min_bytes = TREE_MIN_BYTES
+        #: (w, b) go in an explicit broadcast from this many features on (else in the closure).
+        self.broadcast_min_features = BROADCAST_MIN_FEATURES
         self.evaluations = 0
         self.rebuilds = 0
         #: One :class:`TaskReport` per block from the latest :meth:`sums`.
         self.last_reports: list[TaskReport] = []
+        #: What the driver received in the latest pass: partials and their pickled bytes.
+        self.last_received = Received(0, 0)
         self._listeners: list[Callable[[list[TaskReport]], None]] = []
         self._meta_rdd = None
         self.metas: list[BlockMeta] = []
@@ -243,23 +277,26 @@ class BlockSet:
         class_weight: tuple[float, float] | None = None,
         curvature: str = FISHER,
     ) -> BlockSums:
-        """Σ of the blocks' :class:`~sparklr.kernels.BlockSums` at (w, b): one Spark job
-        (two and a rebuild after a miss). Then every listener gets the task reports."""
+        """Σ of the blocks' :class:`~sparklr.kernels.BlockSums` at (w, b), in the reduce tree:
+        one Spark job (two and a rebuild after a miss). Then every listener gets the task
+        reports."""
+        with self._shipped(w) as weights:
 
-        def task(evaluation: int):
-            params = SumsParams(
-                w=np.asarray(w, dtype=np.float64),
-                b=float(b),
-                hessian=hessian,
-                evaluation=evaluation,
-                class_weight=class_weight,
-                block_type=self.block_type,
-                n_features=self.n_features,
-                curvature=curvature,
-            )
-            return partial(partition_sums, params=params)
+            def task(evaluation: int):
+                params = SumsParams(
+                    w=weights,
+                    b=float(b),
+                    hessian=hessian,
+                    evaluation=evaluation,
+                    class_weight=class_weight,
+                    block_type=self.block_type,
+                    n_features=self.n_features,
+                    curvature=curvature,
+                )
+                return partial(partition_sums, params=params)
 
-        return sum_in_order(self._pass(task), self.n_features, hessian)
+            n = self.n_features
+            return self._pass(task, operator.add, 8 * (n + hessian * (n + 1) ** 2))
 
     def score_summary(self, w: np.ndarray, b: float) -> ScoreSummary:
         """The blocks' merged :class:`~sparklr.kernels.ScoreSummary` at raw (w, b), unweighted
@@ -267,68 +304,72 @@ class BlockSet:
         exactly (by probability) when the set has at most ``AUC_BINS`` rows, else by bin:
         either way the driver holds O(AUC_BINS) numbers."""
         exact = self.rows <= self.exact_auc_rows
+        with self._shipped(w) as weights:
 
-        def task(evaluation: int):
-            params = ScoreParams(
-                w=np.asarray(w, dtype=np.float64),
-                b=float(b),
-                evaluation=evaluation,
-                block_type=self.block_type,
-                exact_auc=exact,
-            )
-            return partial(partition_scores, params=params)
+            def task(evaluation: int):
+                params = ScoreParams(
+                    w=weights,
+                    b=float(b),
+                    evaluation=evaluation,
+                    block_type=self.block_type,
+                    exact_auc=exact,
+                )
+                return partial(partition_scores, params=params)
 
-        return merge_scores(self._pass(task))
+            keys = min(AUC_BINS, max(m.rows for m in self.metas))
+            return self._pass(task, add_scores, 8 * 3 * (HISTOGRAM_BINS + keys))
 
     def gram_matvec(self, w: np.ndarray, b: float) -> tuple[np.ndarray, float, float]:
         """(Σ v z x, Σ v z, Σ v) over all blocks with z = Xw + b: the product of the uncentred
         Gram matrix Σ v [x; 1][x; 1]ᵀ with (w, b), one Spark job (as :meth:`sums`); the power
         iteration of :func:`sparklr.objective.gram_power_bound` calls it."""
+        with self._shipped(w) as weights:
 
-        def task(evaluation: int):
-            params = GramParams(
-                w=np.asarray(w, dtype=np.float64),
-                b=float(b),
-                evaluation=evaluation,
-                block_type=self.block_type,
-                n_features=self.n_features,
-            )
-            return partial(partition_gram, params=params)
+            def task(evaluation: int):
+                params = GramParams(
+                    w=weights,
+                    b=float(b),
+                    evaluation=evaluation,
+                    block_type=self.block_type,
+                    n_features=self.n_features,
+                )
+                return partial(partition_gram, params=params)
 
-        total_x, total_z, total_v = np.zeros(self.n_features), 0.0, 0.0
-        for x_part, z_part, v_part in self._pass(task):
-            total_x = total_x + x_part
-            total_z += z_part
-            total_v += v_part
-        return total_x, total_z, total_v
+            return self._pass(task, _add_gram, 8 * (self.n_features + 2))
 
-    def _pass(self, task_of: Callable[[int], Callable]) -> list:
-        """The per-block results of one pass, in partition order: ``task_of(evaluation)`` is
-        the task body (index, meta rows) → (result or None on a miss, report)."""
+    def _shipped(self, w: np.ndarray):
+        """w as the tasks get it (:func:`~sparklr.spark.iteration.shipped_weights`)."""
+        return shipped_weights(self.spark.sparkContext, w, self.broadcast_min_features)
+
+    def _pass(self, task_of: Callable[[int], Callable], add: Callable, part_bytes: int):
+        """The combined result of one pass: ``task_of(evaluation)`` is the task body (index,
+        meta rows) → (result or None on a miss, report); ``add`` combines two results, each
+        about ``part_bytes`` pickled."""
         self.evaluations += 1
-        parts, reports = self._run(task_of(self.evaluations))
+        value, reports = self._run(task_of(self.evaluations), add, part_bytes)
         missing = [r.partition for r in reports if r.missed]
         if missing:
             log.warning(
                 "resident blocks missing for partitions %s; rebuilding from source", missing
             )
             self.rebuild()
-            parts, reports = self._run(task_of(self.evaluations))
+            value, reports = self._run(task_of(self.evaluations), add, part_bytes)
             if any(r.missed for r in reports):
                 raise RuntimeError("resident blocks still missing after a rebuild")
         self.last_reports = reports
         for listener in self._listeners:
             listener(list(reports))
-        return parts
+        return value
 
-    def _run(self, task: Callable) -> tuple[list, list[TaskReport]]:
-        # (w, b) travel in the task closure, which is how Spark broadcasts them: the closure is
-        # serialized once per stage into the task binary, which the DAG scheduler broadcasts
-        # (TorrentBroadcast, one fetch per executor); past 1 MB pickled (~130k features)
-        # PySpark itself moves the closure into an explicit sc.broadcast. A separate
-        # sc.broadcast + unpersist per iteration measured 14-16 ms of a ~70 ms job for nothing.
-        out = self._meta_rdd.mapPartitionsWithIndex(task).collect()
-        return [s for s, _ in out], [r for _, r in out]
+    def _run(self, task: Callable, add: Callable, part_bytes: int) -> tuple[object, list]:
+        """One Spark job: the tasks, then the reduce tree (on the executors when the P results
+        exceed ``tree_min_bytes``; see :mod:`sparklr.spark.treereduce`)."""
+        P = self.partitions
+        k = fan_in(P, self.aggregation_depth)
+        tree = P > k and P * part_bytes >= self.tree_min_bytes
+        results = self._meta_rdd.mapPartitionsWithIndex(task)
+        value, reports, self.last_received = reduce_pass(results, P, k, add, tree=tree)
+        return value, reports
 
     def rebuild(self) -> None:
         before = self.fingerprint()
@@ -405,6 +446,11 @@ class BlockSet:
                 log.debug("could not delete resident blocks: %s", exc)
             self._meta_rdd.unpersist()
             self._meta_rdd = None
+
+
+def _add_gram(a: tuple, b: tuple) -> tuple:
+    """Two blocks' (Σ v z x, Σ v z, Σ v) added."""
+    return a[0] + b[0], a[1] + b[1], a[2] + b[2]
 
 
 def _delete_blocks(rows) -> list[int]:

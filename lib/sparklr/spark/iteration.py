@@ -17,10 +17,12 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import numpy as np
-from pyspark import TaskContext
+from pyspark import SparkContext, TaskContext
+from pyspark.broadcast import Broadcast
 from pyspark.sql import Row
 
 from sparklr.kernels import FISHER, BlockSums, ScoreSummary
@@ -49,11 +51,36 @@ class TaskReport:
     missed: bool = False
 
 
+@contextmanager
+def shipped_weights(
+    sc: SparkContext, w: np.ndarray, broadcast_min_features: int
+) -> Iterator[np.ndarray | Broadcast]:
+    """w as the tasks of one pass get it: in the task closure, or from
+    ``broadcast_min_features`` features on in an explicit broadcast, destroyed after the pass
+    (the crossover, measured: :data:`sparklr.spark.blockset.BROADCAST_MIN_FEATURES`)."""
+    w = np.asarray(w, dtype=np.float64)
+    if w.size < broadcast_min_features:
+        yield w
+        return
+    shipped = sc.broadcast(w)
+    try:
+        yield shipped
+    finally:
+        shipped.destroy()
+
+
+def weights_of(w: np.ndarray | Broadcast) -> np.ndarray:
+    """w as the task sees it: from the closure, or from its explicit broadcast (wide models:
+    see :meth:`~sparklr.spark.blockset.BlockSet._shipped`)."""
+    return w.value if isinstance(w, Broadcast) else w
+
+
 @dataclass(frozen=True, eq=False)
 class SumsParams:
-    """What every task of one evaluation needs (it travels in the task closure)."""
+    """What every task of one evaluation needs (it travels in the task closure; w there or
+    as a broadcast)."""
 
-    w: np.ndarray
+    w: np.ndarray | Broadcast
     b: float
     hessian: bool
     #: The evaluation's number, 1, 2, ... (for the fault injection).
@@ -69,7 +96,7 @@ class SumsParams:
 class ScoreParams:
     """What every task of one scoring pass needs (in the task closure, as SumsParams)."""
 
-    w: np.ndarray
+    w: np.ndarray | Broadcast
     b: float
     evaluation: int
     block_type: BlockType
@@ -97,7 +124,7 @@ def partition_sums(
             X,
             arrays["y"],
             arrays.get("v"),
-            params.w,
+            weights_of(params.w),
             params.b,
             hessian=params.hessian,
             class_weight=params.class_weight,
@@ -116,7 +143,7 @@ def partition_scores(
 
     def kernel(X, arrays: dict[str, np.ndarray]) -> ScoreSummary:
         return params.block_type.score(
-            X, arrays["y"], params.w, params.b, exact_auc=params.exact_auc
+            X, arrays["y"], weights_of(params.w), params.b, exact_auc=params.exact_auc
         )
 
     empty = ScoreSummary.zeros()
@@ -178,7 +205,7 @@ def partition_gram(
     a miss) for the block(s) of partition ``index``."""
 
     def kernel(X, arrays: dict[str, np.ndarray]):
-        return params.block_type.gram_sums(X, arrays.get("v"), params.w, params.b)
+        return params.block_type.gram_sums(X, arrays.get("v"), weights_of(params.w), params.b)
 
     empty = (np.zeros(params.n_features), 0.0, 0.0)
     return _block_task(index, rows, params.evaluation, params.block_type, empty, kernel)
