@@ -23,7 +23,7 @@ from sparklr.app import checkpoint
 from sparklr.app.common import default_config_path, parse_command_line, run_job
 from sparklr.app.measure import measure_inference, measure_metrics
 from sparklr.app.model_dir import write_model_dir
-from sparklr.app.tune import write_path
+from sparklr.app.tune import Selection, write_cv, write_path
 from sparklr.config import Config, load_config
 from sparklr.inference import InferenceResult
 from sparklr.logs import ProgressLog
@@ -154,7 +154,8 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
             spark = build_session(s.master, s.app_name, s.log_level, s.conf)
             loaded = _load(spark, config)
             problem = _objective(config, loaded)
-            write_path(config, problem, loaded.frames.names, staging)  # [tune] (issue 14)
+            points = write_path(config, problem, loaded.frames.names, staging)  # [tune] (issue 14)
+            write_cv(config, problem, loaded.blocks, staging, points)  # [tune] CV: λ̂ (issue 14)
             fit = _fit(config, loaded, problem, staging, resume)
             model = _model(config, loaded, problem, fit)
             histograms = measure_metrics(config, loaded.blocks, loaded.frames.validation, model)
@@ -199,6 +200,8 @@ class _Problem:
     class_weight: tuple[float, float] | None
     constant: list[str]
     learning_rate: float
+    #: Set by tune.folds (issue 14): the model is then the fit at the chosen λ, from its θ.
+    selection: Selection | None = None
 
 
 @dataclasses.dataclass
@@ -261,6 +264,8 @@ def _load(spark, config: Config) -> _Loaded:
         drop_invalid=d.drop_invalid,
         weight=d.weight,
         parquet=frames.parquet,
+        folds=config.tune.folds,  # fold ids in the blocks (issue 14)
+        fold_seed=config.tune.seed,
     ).build()
     seconds = time.perf_counter() - started
     log.info(
@@ -351,6 +356,8 @@ def _start_state(config, loaded, problem, staging, prints, resume) -> OptimizerS
         state.theta = initial_theta(
             config.train.init_model, loaded.frames.names, problem.objective.feature_map
         )
+    if not resume and problem.selection is not None:  # CV's λ̂: from the path's θ (issue 14)
+        state.theta = problem.selection.theta.copy()
     return state
 
 
@@ -387,6 +394,8 @@ def _model(config: Config, loaded: _Loaded, problem: _Problem, fit: _Fit) -> Mod
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "separation_suspected": fit.separation_suspected,
         "weight_norm": fit.weight_norm,
+        "reg_param": problem.objective.reg_param,
+        **({} if problem.selection is None else {"cv": problem.selection.summary}),
     }
     return Model(
         feature_names=loaded.frames.names,

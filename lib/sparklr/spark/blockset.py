@@ -79,6 +79,8 @@ class BlockSet:
         weight: str = "",
         parquet: ParquetPlan | None = None,
         fit: bool = True,
+        folds: int = 0,
+        fold_seed: int = 0,
     ):
         self.spark = spark
         #: When given, blocks are read from these Parquet files with pyarrow in the executors
@@ -94,6 +96,9 @@ class BlockSet:
         self.drop_invalid = drop_invalid
         #: False for a set that is only scored (validation data): one class is then allowed.
         self.fit = fit
+        #: Cross-validation folds K (0 = none) fixed in the blocks, and their seed (issue 14).
+        self.folds = folds
+        self.fold_seed = fold_seed
         #: Sets of at most this many rows get their AUC tallied exactly (score_summary).
         self.exact_auc_rows = AUC_BINS
         self.evaluations = 0
@@ -113,6 +118,8 @@ class BlockSet:
             block_type=self.block_type,
             drop_invalid=self.drop_invalid,
             weight=self.weight,
+            folds=self.folds,
+            fold_seed=self.fold_seed,
         )
         if self.parquet is not None:
             plan, columns = self.parquet, self.parquet.columns
@@ -219,9 +226,12 @@ class BlockSet:
         hessian: bool = False,
         class_weight: tuple[float, float] | None = None,
         curvature: str = FISHER,
+        fold: int | None = None,
     ) -> BlockSums:
         """Σ of the blocks' :class:`~sparklr.kernels.BlockSums` at (w, b): one Spark job
-        (two and a rebuild after a miss). Then every listener gets the task reports."""
+        (two and a rebuild after a miss). Then every listener gets the task reports.
+        With ``fold`` = k, only over the rows of fold k's training part (f ≠ k)."""
+        self._require_folds(fold)
 
         def task(evaluation: int):
             params = SumsParams(
@@ -233,16 +243,21 @@ class BlockSet:
                 block_type=self.block_type,
                 n_features=self.n_features,
                 curvature=curvature,
+                fold=fold,
             )
             return partial(partition_sums, params=params)
 
         return sum_in_order(self._pass(task), self.n_features, hessian)
 
-    def score_summary(self, w: np.ndarray, b: float) -> ScoreSummary:
+    def score_summary(
+        self, w: np.ndarray, b: float, *, fold: int | None = None, held_out: bool = True
+    ) -> ScoreSummary:
         """The blocks' merged :class:`~sparklr.kernels.ScoreSummary` at raw (w, b), unweighted
         (the model's metrics and histograms): one Spark job, as :meth:`sums`. The AUC is tallied
         exactly (by probability) when the set has at most ``AUC_BINS`` rows, else by bin:
-        either way the driver holds O(AUC_BINS) numbers."""
+        either way the driver holds O(AUC_BINS) numbers. With ``fold`` = k, only over fold k's
+        held-out rows (f = k; f ≠ k when not ``held_out``)."""
+        self._require_folds(fold)
         exact = self.rows <= self.exact_auc_rows
 
         def task(evaluation: int):
@@ -252,10 +267,16 @@ class BlockSet:
                 evaluation=evaluation,
                 block_type=self.block_type,
                 exact_auc=exact,
+                fold=fold,
+                exclude=not held_out,
             )
             return partial(partition_scores, params=params)
 
         return merge_scores(self._pass(task))
+
+    def _require_folds(self, fold: int | None) -> None:
+        if fold is not None and not 0 <= fold < self.folds:
+            raise ValueError(f"fold {fold} is not one of the {self.folds} folds of the blocks")
 
     def _pass(self, task_of: Callable[[int], Callable]) -> list:
         """The per-block results of one pass, in partition order: ``task_of(evaluation)`` is
@@ -332,6 +353,12 @@ class BlockSet:
                 "read_block needs the driver on the executor's host (local mode)"
             ) from exc
         return self.block_type.features(arrays), arrays["y"]
+
+    def read_folds(self, partition: int) -> np.ndarray:
+        """A copy of block ``partition``'s fold ids f on the driver (local mode, as
+        :meth:`read_block`)."""
+        meta = self.metas[partition]
+        return blockfiles.read_block(meta.path, ("f",))["f"]
 
     def locations(self) -> dict[str, int]:
         """Where the blocks were built: "host:local dir" → number of non-empty blocks. Every

@@ -83,7 +83,22 @@ class BlockType(Protocol):
     def feature_bytes(self, rows: int, n_features: int) -> int:
         """Bytes of the features of a block of ``rows`` rows (for the memory figures)."""
 
+    def row_digest(self, X: Features) -> np.ndarray:
+        """A uint64 per row from the row's feature values alone (not its position), which
+        the fold hash absorbs (:func:`sparklr.tuning.folds.fold_ids`). Dense:
+        :func:`sparklr.tuning.folds.dense_row_digest`; a sparse type must digest the same
+        (index, value) content however the block is laid out."""
 
-def array_names(block_type: BlockType, weighted: bool) -> tuple[str, ...]:
-    """All arrays of a block of this type: its features, then "y" (and "v" when weighted)."""
-    return (*block_type.feature_arrays, "y", *(("v",) if weighted else ()))
+    def take_rows(self, X: Features, mask: np.ndarray) -> Features:
+        """The rows ``mask`` (boolean) of X, in memory (a fold's held-out rows, to score)."""
+
+
+def array_names(block_type: BlockType, weighted: bool, folded: bool = False) -> tuple[str, ...]:
+    """All arrays of a block of this type: its features, then "y" (and "v" when weighted, and
+    the int8 fold ids "f" when built with folds)."""
+    return (
+        *block_type.feature_arrays,
+        "y",
+        *(("v",) if weighted else ()),
+        *(("f",) if folded else ()),
+    )

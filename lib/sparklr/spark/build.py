@@ -77,6 +77,8 @@ class BlockMeta:
     seconds: tuple[float, ...] = _column(pa.list_(pa.float64()), ())
     #: Why the input could not be read ("" when it was).
     read_error: str = _column(pa.string(), "")
+    #: K of the fold ids "f" in the block's files (0: built without folds; issue 14).
+    folds: int = _column(pa.int32(), 0)
 
     @classmethod
     def of_row(cls, row: Row) -> BlockMeta:
@@ -136,6 +138,9 @@ class BuildSpec:
     drop_invalid: bool = False
     #: The weight column's name ("" = no sample weights); it is the batches' last column.
     weight: str = ""
+    #: Cross-validation folds K (0 = none) and their seed: fold ids "f" (sparklr.tuning.folds).
+    folds: int = 0
+    fold_seed: int = 0
 
 
 def build_from_arrow(batches: Iterator[pa.RecordBatch], spec: BuildSpec) -> Iterator:
@@ -203,12 +208,15 @@ def build_block(
         X, y, v, checks = _check(pid, X, y, v, spec, writer)
         nan_free = (np.nan_to_num(y), None if v is None else np.nan_to_num(v))
         moments = spec.block_type.moments(X, *nan_free)
+        folds = _fold_ids(spec, X, y, v) if spec.folds else None  # issue 14
         t_stats = time.perf_counter()
         del X
         if len(y):
             writer.save("y", y)
             if v is not None:
                 writer.save("v", v)
+            if folds is not None:
+                writer.save("f", folds)
             writer.commit()
     t_end = time.perf_counter()
     receive = timed.seconds
@@ -220,7 +228,15 @@ def build_block(
         **checks,
         **BlockMeta.moment_fields(moments),
         seconds=(receive, t_copy - t0 - receive, t_stats - t_copy, t_end - t_stats),
+        folds=spec.folds,
     )
+
+
+def _fold_ids(spec: BuildSpec, X: Features, y: np.ndarray, v: np.ndarray | None) -> np.ndarray:
+    """The block's int8 fold ids (:func:`sparklr.tuning.folds.fold_ids`)."""
+    from sparklr.tuning.folds import fold_ids
+
+    return fold_ids(spec.fold_seed, spec.folds, y, v, spec.block_type.row_digest(X))
 
 
 def _receive(pid: int, batches, rows: int, spec: BuildSpec, writer: BlockWriter):
