@@ -105,12 +105,8 @@ def test_cross_validation_scores_each_fold_like_scikit_learn_and_publishes_the_r
     )
     result = train(config)
     doc = json.loads((out / "cv.json").read_text())
-    assert (doc["folds"], doc["metric"], doc["rule"], len(doc["points"])) == (
-        3,
-        "log_loss",
-        "min",
-        3,
-    )
+    assert (doc["folds"], doc["metric"], doc["rule"]) == (3, "log_loss", "min")
+    assert [p["reg_param"] for p in doc["points"]] == [0.05, 0.005]
     f = fold_ids(9, 3, y, None, dense_row_digest(X))  # = the blocks' (tests/spark)
     for point in doc["points"]:
         lam = point["reg_param"]
