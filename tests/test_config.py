@@ -203,6 +203,10 @@ def test_tune_keys_and_init_model_have_the_documented_defaults():
     assert c.train.init_model == ""
     c = load_config(None, ["data.format=synthetic", "tune.reg_params=[1, 0.1]"])
     assert c.tune.reg_params == [1.0, 0.1]
+    u = c.tune
+    assert (u.folds, u.seed, u.metric, u.rule) == (0, 0, "log_loss", "min")
+    c = load_config(None, ["data.format=synthetic", "tune.reg_params=[1, 0.1]", "tune.folds=5"])
+    assert c.tune.folds == 5
 
 
 @pytest.mark.parametrize(
@@ -216,7 +220,12 @@ def test_tune_keys_and_init_model_have_the_documented_defaults():
         (["tune.reg_params=0.1"], "tune.reg_params"),
         (["tune.path_ratio=1"], "tune.path_ratio"),
         (["tune.path_ratio=0"], "tune.path_ratio"),
-        (["tune.folds=5"], "tune.folds"),
+        (["tune.folds=5"], "tune.folds"),  # no λ values to cross-validate
+        (["tune.folds=1", "tune.path=3"], "tune.folds"),
+        (["tune.folds=101", "tune.path=3"], "tune.folds"),
+        (["tune.folds=3", "tune.path=3", "tune.seed=-1"], "tune.seed"),
+        (["tune.folds=3", "tune.path=3", "tune.metric='accuracy'"], "tune.metric"),
+        (["tune.folds=3", "tune.path=3", "tune.rule='2se'"], "tune.rule"),
     ],
 )
 def test_bad_tune_values_name_the_key(override, key):

@@ -176,6 +176,13 @@ class TuneSection:
     #: Or N ≥ 2 values geometric from λ_max down to path_ratio · λ_max; 0 = no path.
     path: int = 0
     path_ratio: float = 1e-4
+    #: K-fold cross-validation over the path's λ (0 = off; 2 ≤ K ≤ 100); fold ids from
+    #: each row's content and ``seed`` (sparklr.tuning.folds), fixed when the blocks are built.
+    folds: int = 0
+    seed: int = 0
+    #: The held-out metric ("log_loss" or "auc") and the choice of λ ("min" or "1se").
+    metric: str = "log_loss"
+    rule: str = "min"
 
 
 @dataclass(frozen=True)
@@ -405,6 +412,30 @@ def _validate_tune(u: TuneSection) -> None:
     _require(u.path == 0 or u.path >= 2, "tune.path", f"must be 0 or ≥ 2, got {u.path}")
     _require(not (u.path and u.reg_params), "tune.path", "and tune.reg_params cannot both be set")
     _require(0 < u.path_ratio < 1, "tune.path_ratio", f"must be in (0, 1), got {u.path_ratio}")
+    _require(
+        u.folds == 0 or 2 <= u.folds <= 100,
+        "tune.folds",
+        f"must be 0 or in [2, 100], got {u.folds}",
+    )
+    _require(
+        not u.folds or u.path or u.reg_params,
+        "tune.folds",
+        "needs the λ values to cross-validate: set tune.path or tune.reg_params",
+    )
+    _require(u.seed >= 0, "tune.seed", f"must be ≥ 0, got {u.seed}")
+    _require(
+        u.metric in CV_METRICS,
+        "tune.metric",
+        f"must be one of {', '.join(CV_METRICS)}; got {u.metric!r}",
+    )
+    _require(
+        u.rule in CV_RULES, "tune.rule", f"must be one of {', '.join(CV_RULES)}; got {u.rule!r}"
+    )
+
+
+#: tune.metric and tune.rule values (sparklr.tuning.cv).
+CV_METRICS = ("log_loss", "auc")
+CV_RULES = ("min", "1se")
 
 
 #: data.format values besides a data source class name (which has a "."): Spark's sources,

@@ -76,3 +76,61 @@ def test_the_path_plot_is_skipped_with_a_warning_without_matplotlib(monkeypatch,
         tune._plot(tmp_path / "path.png", ["a"], [point])
     assert not (tmp_path / "path.png").exists()
     assert "matplotlib is not installed" in caplog.text
+
+
+def test_cross_validation_scores_each_fold_like_scikit_learn_and_publishes_the_refit(
+    spark, dataset, tmp_path
+):
+    from sklearn.linear_model import LogisticRegression
+    from sklearn.metrics import log_loss
+    from sparklr.tuning.folds import dense_row_digest, fold_ids
+
+    path, X, y = dataset
+    out = tmp_path / "m"
+    config = load_config(
+        None,
+        [
+            f"data.path={path}",
+            "data.label=y",
+            "data.partitions=3",
+            f"output.path={out}",
+            "output.spark_ml=false",
+            "train.optimizer=lbfgs",
+            "train.standardize=false",
+            "train.tol=1e-10",
+            "tune.reg_params=[0.05, 0.005]",
+            "tune.folds=3",
+            "tune.seed=9",
+        ],
+    )
+    result = train(config)
+    doc = json.loads((out / "cv.json").read_text())
+    assert (doc["folds"], doc["metric"], doc["rule"]) == (3, "log_loss", "min")
+    assert [p["reg_param"] for p in doc["points"]] == [0.05, 0.005]
+    f = fold_ids(9, 3, y, None, dense_row_digest(X))  # = the blocks' (tests/spark)
+    for point in doc["points"]:
+        lam = point["reg_param"]
+        for k, value in enumerate(point["folds"]):
+            train_rows, held = f != k, f == k
+            clf = LogisticRegression(C=1.0 / (lam * train_rows.sum()), tol=1e-15)
+            clf.set_params(solver="newton-cholesky").fit(X[train_rows], y[train_rows])
+            ref = log_loss(y[held], clf.predict_proba(X[held])[:, 1])
+            assert value == pytest.approx(ref, rel=1e-6)
+        assert point["mean"] == pytest.approx(np.mean(point["folds"]), rel=1e-12)
+    means = [p["mean"] for p in doc["points"]]
+    chosen = doc["points"][int(np.argmin(means))]["reg_param"]
+    assert doc["reg_param"] == chosen
+    # the published model is the refit on all rows at the chosen λ, from the path's optimum
+    w_ref, b_ref = sklearn_l2(X, y, chosen, standardize=False)
+    np.testing.assert_allclose(result.model.coefficients, w_ref, rtol=1e-6)
+    assert result.model.intercept == pytest.approx(b_ref, rel=1e-6)
+    assert result.state.iteration <= 2
+    meta = json.loads((out / "model.json").read_text())
+    assert meta["reg_param"] == chosen and meta["cv"]["reg_param"] == chosen
+    with (out / "cv.csv").open() as fh:
+        rows = list(csv.DictReader(fh))
+    assert [float(r["reg_param"]) for r in rows] == [p["reg_param"] for p in doc["points"]]
+    assert float(rows[0]["fold_2"]) == doc["points"][0]["folds"][2]
+    assert (out / "cv.png").stat().st_size > 0
+    assert "## Cross-validation" in (out / "report.md").read_text()
+    print("cv passes", doc["passes"], "seconds", doc["seconds"])

@@ -199,6 +199,7 @@ def fitted_model(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "separation_suspected": fit.separation_suspected,
         "weight_norm": fit.weight_norm,
+        "reg_param": problem.objective.reg_param,
     }
     return Model(
         feature_names=list(names),

@@ -100,7 +100,7 @@ def measure_inference(
     t = config.train
     method, reason = choose_method(
         t.inference,
-        reg_param=t.reg_param,
+        reg_param=objective.reg_param,  # tune.folds' λ̂ when cross-validated
         class_weighted=t.class_weight != "none",
         n_features=len(model.feature_names),
         separated=bool(model.metadata.get("separation_suspected")),

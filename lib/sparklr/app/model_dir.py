@@ -105,4 +105,8 @@ def _write_report(staging, config, model, state, moments, histograms, seconds, t
     top = top_coefficients(model.feature_names, model.coefficients, moments.std)
     history = [dataclasses.asdict(r) for r in state.history]
     files = write_report(staging, summary, history, metrics, histograms, top, table)
+    if "cv" in model.metadata:  # [tune] cross-validation (issue 14)
+        from sparklr.app.cv_files import append_cv_section
+
+        append_cv_section(staging / files[0], model.metadata["cv"])
     log.info("report: %s", ", ".join(files))

@@ -28,7 +28,7 @@ from sparklr.app.fit import (
 )
 from sparklr.app.measure import measure_inference, measure_metrics
 from sparklr.app.model_dir import write_model_dir
-from sparklr.app.tune import write_path
+from sparklr.app.tune import Selection, write_cv, write_path
 from sparklr.config import Config, load_config
 from sparklr.encoding import CategoricalRules
 from sparklr.inference import InferenceResult
@@ -153,8 +153,9 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
             spark = build_session(s.master, s.app_name, s.log_level, s.conf)
             loaded = _load(spark, config)
             problem = make_problem(loaded.blocks, loaded.frames.names, config.train)
-            write_path(config, problem, loaded.frames.names, staging)  # [tune] (issue 14)
-            fit = _fit(config, loaded, problem, staging, resume)
+            points = write_path(config, problem, loaded.frames.names, staging)  # [tune] (issue 14)
+            selection = write_cv(config, problem, loaded.blocks, staging, points)  # λ̂ by CV
+            fit = _fit(config, loaded, problem, staging, resume, selection)
             frames = loaded.frames
             model = fitted_model(
                 config,
@@ -166,6 +167,8 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
                 columns=frames.roles,
             )
             model.metadata["source"] = sources.describe_sources(config.data)
+            if selection is not None:
+                model.metadata["cv"] = selection.summary
             histograms = measure_metrics(config, loaded.blocks, loaded.frames.validation, model)
             inference = measure_inference(
                 config, problem.objective, fit.state, problem.moments, model
@@ -257,6 +260,8 @@ def _load(spark, config: Config) -> _Loaded:
         design=frames.design,
         block_type=frames.block_type,
         aggregation_depth=config.train.aggregation_depth,
+        folds=config.tune.folds,  # fold ids in the blocks (issue 14)
+        fold_seed=config.tune.seed,
     ).build()
     seconds = time.perf_counter() - started
     log.info(
@@ -282,12 +287,19 @@ def _categorical_rules(config: Config) -> CategoricalRules:
     )
 
 
-def _fit(config: Config, loaded: _Loaded, problem: Problem, staging: Path, resume: bool) -> Fit:
+def _fit(
+    config: Config,
+    loaded: _Loaded,
+    problem: Problem,
+    staging: Path,
+    resume: bool,
+    selection: Selection | None = None,
+) -> Fit:
     """Run train.optimizer from θ⁰ (or the checkpoint), logging progress, checkpointing every
     train.checkpoint_every iterations and at the end, and watching for separation."""
     t = config.train
     prints = checkpoint.fingerprints(config, loaded.blocks.fingerprint())
-    state = _start_state(config, loaded, problem, staging, prints, resume)
+    state = _start_state(config, loaded, problem, staging, prints, resume, selection)
     progress = ProgressLog(log, t.max_iter, t.log_every)
     every = t.checkpoint_every
 
@@ -301,9 +313,9 @@ def _fit(config: Config, loaded: _Loaded, problem: Problem, staging: Path, resum
     return fit
 
 
-def _start_state(config, loaded, problem, staging, prints, resume) -> OptimizerState:
-    """θ⁰ (with b⁰ = the log-odds when train.init says so, or train.init_model's θ), or the
-    checkpointed state."""
+def _start_state(config, loaded, problem, staging, prints, resume, selection) -> OptimizerState:
+    """θ⁰ (with b⁰ = the log-odds when train.init says so, train.init_model's θ, or CV's
+    ``selection``), or the checkpointed state."""
     state = checkpoint.initial_state(config, loaded.blocks.n_features, staging, prints, resume)
     if resume:
         return state
@@ -311,6 +323,9 @@ def _start_state(config, loaded, problem, staging, prints, resume) -> OptimizerS
         state.theta = initial_theta(
             config.train.init_model, loaded.frames.names, problem.objective.feature_map
         )
+        return state
+    if selection is not None:  # CV's λ̂: from the full data's path θ there (issue 14)
+        state.theta = selection.theta.copy()
         return state
     return with_log_odds(config.train, problem, state)
 

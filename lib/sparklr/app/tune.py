@@ -13,7 +13,11 @@ staging directory:
 * ``path.png``: the penalized coefficients w̃ (the scale the penalty acts on) against log₁₀ λ
   (skipped with a warning without matplotlib, the ``plot`` extra).
 
-The run's model is still the fit at ``train.reg_param``.
+Without ``tune.folds`` the run's model is still the fit at ``train.reg_param``. With
+``tune.folds = K``, :func:`write_cv` then cross-validates the same λ values on the folds fixed
+in the blocks (:mod:`sparklr.tuning.cv`), writes ``cv.json``/``cv.csv``/``cv.png``
+(:mod:`sparklr.app.cv_files`) and makes the run's model the refit on all rows at the chosen
+λ, started from the path's optimum there.
 """
 
 from __future__ import annotations
@@ -21,7 +25,8 @@ from __future__ import annotations
 import csv
 import io
 import logging
-from dataclasses import replace
+import time
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 import numpy as np
@@ -31,6 +36,7 @@ from sparklr.config import Config
 from sparklr.objective import LogisticObjective, log_odds_intercept
 from sparklr.optimizers import OptimizerState
 from sparklr.output import write_json_atomic
+from sparklr.tuning.cv import cross_validate
 from sparklr.tuning.path import PathPoint, fit_path, geometric_path, lambda_max, null_theta
 
 log = logging.getLogger("sparklr.train")
@@ -58,6 +64,63 @@ def write_path(
     points = fit_path(objective, lambdas, _fitter(config, problem), null_theta(len(names), b0))
     _write_files(staging, objective, names, top, points)
     return points
+
+
+@dataclass(frozen=True)
+class Selection:
+    """What cross-validation hands to the model's fit: λ̂, the start θ (the full data's path
+    optimum at λ̂) and the summary model.json records under "cv"."""
+
+    reg_param: float
+    theta: np.ndarray
+    summary: dict
+
+
+def write_cv(
+    config: Config, problem: Problem, blocks, staging: Path, points: list[PathPoint]
+) -> Selection | None:
+    """Cross-validate the path's λ values (module docstring) and set ``problem`` to the
+    refit at the chosen λ̂: its objective's λ, its α (when "auto") and ``problem.selection``.
+    Nothing happens without tune.folds."""
+    u = config.tune
+    if not u.folds:
+        return None
+    from sparklr.app.cv_files import write_cv_files
+
+    objective = problem.objective
+    b0 = (
+        log_odds_intercept(problem.moments, problem.class_weight)
+        if config.train.fit_intercept
+        else 0.0
+    )
+    passes, t0 = blocks.evaluations, time.perf_counter()
+    result = cross_validate(
+        objective,
+        blocks,
+        [p.reg_param for p in points],
+        _fitter(config, problem),
+        null_theta(objective.n_features, b0),
+        metric=u.metric,
+        rule=u.rule,
+    )
+    cost = {"passes": blocks.evaluations - passes, "seconds": time.perf_counter() - t0}
+    summary = write_cv_files(staging, config, result, cost)
+    chosen = points[result.chosen]
+    assert chosen.reg_param == result.chosen_reg_param  # both in decreasing λ
+    objective.reg_param = chosen.reg_param
+    if config.train.learning_rate == "auto":
+        problem.learning_rate = 1.0 / objective.lipschitz(problem.moments)
+    selection = Selection(chosen.reg_param, chosen.theta.copy(), summary)
+    log.info(
+        "cv: %d folds, %s by %s: λ = %.6g (%d passes, %.1fs)",
+        u.folds,
+        u.metric,
+        u.rule,
+        chosen.reg_param,
+        cost["passes"],
+        cost["seconds"],
+    )
+    return selection
 
 
 def _fitter(config: Config, problem: Problem):

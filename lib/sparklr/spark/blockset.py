@@ -110,6 +110,8 @@ class BlockSet:
         design: Design | None = None,
         block_type: BlockType | None = None,
         aggregation_depth: int = 2,
+        folds: int = 0,
+        fold_seed: int = 0,
     ):
         self.spark = spark
         #: The encoding of the categorical columns (None: the frame's features are numeric).
@@ -129,6 +131,9 @@ class BlockSet:
         self.drop_invalid = drop_invalid
         #: False for a set that is only scored (validation data): one class is then allowed.
         self.fit = fit
+        #: Cross-validation folds K (0 = none) fixed in the blocks, and their seed (issue 14).
+        self.folds = folds
+        self.fold_seed = fold_seed
         #: Sets of at most this many rows get their AUC tallied exactly (score_summary).
         self.exact_auc_rows = AUC_BINS
         #: d of the reduce tree (MLlib's aggregationDepth): the driver receives ⌈P^(1/d)⌉
@@ -159,6 +164,8 @@ class BlockSet:
             drop_invalid=self.drop_invalid,
             weight=self.weight,
             design=self.design,
+            folds=self.folds,
+            fold_seed=self.fold_seed,
         )
         if self.parquet is not None:
             plan, columns = self.parquet, self.parquet.columns
@@ -276,10 +283,12 @@ class BlockSet:
         hessian: bool = False,
         class_weight: tuple[float, float] | None = None,
         curvature: str = FISHER,
+        fold: int | None = None,
     ) -> BlockSums:
         """Σ of the blocks' :class:`~sparklr.kernels.BlockSums` at (w, b), in the reduce tree:
         one Spark job (two and a rebuild after a miss). Then every listener gets the task
-        reports."""
+        reports. With ``fold`` = k, only over the rows of fold k's training part (f ≠ k)."""
+        self._require_folds(fold)
         with self._shipped(w) as weights:
 
             def task(evaluation: int):
@@ -292,17 +301,22 @@ class BlockSet:
                     block_type=self.block_type,
                     n_features=self.n_features,
                     curvature=curvature,
+                    fold=fold,
                 )
                 return partial(partition_sums, params=params)
 
             n = self.n_features
             return self._pass(task, operator.add, 8 * (n + hessian * (n + 1) ** 2))
 
-    def score_summary(self, w: np.ndarray, b: float) -> ScoreSummary:
+    def score_summary(
+        self, w: np.ndarray, b: float, *, fold: int | None = None, held_out: bool = True
+    ) -> ScoreSummary:
         """The blocks' merged :class:`~sparklr.kernels.ScoreSummary` at raw (w, b), unweighted
         (the model's metrics and histograms): one Spark job, as :meth:`sums`. The AUC is tallied
         exactly (by probability) when the set has at most ``AUC_BINS`` rows, else by bin:
-        either way the driver holds O(AUC_BINS) numbers."""
+        either way the driver holds O(AUC_BINS) numbers. With ``fold`` = k, only over fold k's
+        held-out rows (f = k; f ≠ k when not ``held_out``)."""
+        self._require_folds(fold)
         exact = self.rows <= self.exact_auc_rows
         with self._shipped(w) as weights:
 
@@ -313,6 +327,8 @@ class BlockSet:
                     evaluation=evaluation,
                     block_type=self.block_type,
                     exact_auc=exact,
+                    fold=fold,
+                    exclude=not held_out,
                 )
                 return partial(partition_scores, params=params)
 
@@ -336,6 +352,10 @@ class BlockSet:
                 return partial(partition_gram, params=params)
 
             return self._pass(task, _add_gram, 8 * (self.n_features + 2))
+
+    def _require_folds(self, fold: int | None) -> None:
+        if fold is not None and not 0 <= fold < self.folds:
+            raise ValueError(f"fold {fold} is not one of the {self.folds} folds of the blocks")
 
     def _shipped(self, w: np.ndarray):
         """w as the tasks get it (:func:`~sparklr.spark.iteration.shipped_weights`)."""
@@ -419,6 +439,12 @@ class BlockSet:
                 "read_block needs the driver on the executor's host (local mode)"
             ) from exc
         return self.block_type.features(arrays), arrays["y"]
+
+    def read_folds(self, partition: int) -> np.ndarray:
+        """A copy of block ``partition``'s fold ids f on the driver (local mode, as
+        :meth:`read_block`)."""
+        meta = self.metas[partition]
+        return blockfiles.read_block(meta.path, ("f",))["f"]
 
     def locations(self) -> dict[str, int]:
         """Where the blocks were built: "host:local dir" → number of non-empty blocks. Every

@@ -109,11 +109,20 @@ class BlockType(Protocol):
     def feature_bytes(self, rows: int, n_features: int) -> int:
         """Bytes of the features of a block of ``rows`` rows (for the memory figures)."""
 
+    def row_digest(self, X: Features) -> np.ndarray:
+        """A uint64 per row from the row's feature values alone (not its position), which
+        the fold hash absorbs (:func:`sparklr.tuning.folds.fold_ids`). Dense:
+        :func:`sparklr.tuning.folds.dense_row_digest`; a sparse type must digest the same
+        (index, value) content however the block is laid out."""
+
+    def take_rows(self, X: Features, mask: np.ndarray) -> Features:
+        """The rows ``mask`` (boolean) of X, in memory (a fold's held-out rows, to score)."""
+
 
 def array_names(
-    block_type: BlockType, weighted: bool, absent: tuple[str, ...] = ()
+    block_type: BlockType, weighted: bool, absent: tuple[str, ...] = (), folded: bool = False
 ) -> tuple[str, ...]:
     """All arrays of a block of this type: its features (but those ``absent``), then "y" (and
-    "v" when weighted)."""
+    "v" when weighted, and the int8 fold ids "f" when built with folds)."""
     features = tuple(name for name in block_type.feature_arrays if name not in absent)
-    return (*features, "y", *(("v",) if weighted else ()))
+    return (*features, "y", *(("v",) if weighted else ()), *(("f",) if folded else ()))

@@ -85,6 +85,8 @@ class BlockMeta:
     feature_error: str = _column(pa.string(), "")
     #: Feature arrays this block does not store (a binary CSR block: "values").
     absent: tuple[str, ...] = _column(pa.list_(pa.string()), ())
+    #: K of the fold ids "f" in the block's files (0: built without folds; issue 14).
+    folds: int = _column(pa.int32(), 0)
 
     @classmethod
     def of_row(cls, row: Row) -> BlockMeta:
@@ -154,6 +156,10 @@ class BuildSpec:
         if self.design is None:
             return batches
         return (self.design.encode(b, b.schema.names[0], self.weight) for b in batches)
+
+    #: Cross-validation folds K (0 = none) and their seed: fold ids "f" (sparklr.tuning.folds).
+    folds: int = 0
+    fold_seed: int = 0
 
 
 def build_from_arrow(batches: Iterator[pa.RecordBatch], spec: BuildSpec) -> Iterator:
@@ -232,12 +238,15 @@ def build_block(
         nan_free = (np.nan_to_num(y), None if v is None else np.nan_to_num(v))
         moments = spec.block_type.moments(X, *nan_free)
         absent = spec.block_type.absent_arrays(X)
+        folds = _fold_ids(spec, X, y, v) if spec.folds else None  # issue 14
         t_stats = time.perf_counter()
         del X
         if len(y):
             writer.save("y", y)
             if v is not None:
                 writer.save("v", v)
+            if folds is not None:
+                writer.save("f", folds)
             writer.commit()
     t_end = time.perf_counter()
     receive = timed.seconds
@@ -250,7 +259,15 @@ def build_block(
         **BlockMeta.moment_fields(moments),
         seconds=(receive, t_copy - t0 - receive, t_stats - t_copy, t_end - t_stats),
         absent=absent,
+        folds=spec.folds,
     )
+
+
+def _fold_ids(spec: BuildSpec, X: Features, y: np.ndarray, v: np.ndarray | None) -> np.ndarray:
+    """The block's int8 fold ids (:func:`sparklr.tuning.folds.fold_ids`)."""
+    from sparklr.tuning.folds import fold_ids
+
+    return fold_ids(spec.fold_seed, spec.folds, y, v, spec.block_type.row_digest(X))
 
 
 def _receive(pid: int, batches, rows: int, spec: BuildSpec, writer: BlockWriter):

@@ -29,6 +29,7 @@ from sparklr.kernels.csr import CsrMatrix, block_sums, gram_sums, score_summary
 from sparklr.spark.blockfiles import BlockWriter
 from sparklr.spark.vectors import decode
 from sparklr.stats import FeatureMoments
+from sparklr.tuning.folds import sparse_row_digest
 
 INT32_LIMIT = 1 << 31
 
@@ -75,6 +76,16 @@ class CsrBlock:
 
     def absent_arrays(self, X: CsrMatrix) -> tuple[str, ...]:
         return ("values",) if X.binary else ()
+
+    def row_digest(self, X: CsrMatrix) -> np.ndarray:
+        return sparse_row_digest(X.indptr, X.indices, X.values)
+
+    def take_rows(self, X: CsrMatrix, mask: np.ndarray) -> CsrMatrix:
+        row_nnz = np.diff(X.indptr)
+        element_kept = np.repeat(mask, row_nnz)
+        indptr = np.concatenate(([0], np.cumsum(row_nnz[mask]))).astype(X.indptr.dtype)
+        values = None if X.values is None else X.values[element_kept]
+        return CsrMatrix(indptr, X.indices[element_kept], values, X.n_features)
 
     def features(self, arrays: Mapping[str, np.ndarray]) -> CsrMatrix:
         return CsrMatrix(arrays["indptr"], arrays["indices"], arrays.get("values"), self.n_features)

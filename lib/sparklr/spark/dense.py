@@ -20,6 +20,7 @@ from sparklr.kernels import FISHER, BlockSums, ScoreSummary
 from sparklr.kernels.dense import block_sums, gram_sums, score_summary
 from sparklr.spark.blockfiles import BlockWriter
 from sparklr.stats import FeatureMoments
+from sparklr.tuning.folds import dense_row_digest
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,12 @@ class DenseBlock:
 
     def feature_bytes(self, rows: int, n_features: int) -> int:
         return rows * n_features * np.dtype(self.dtype).itemsize
+
+    def row_digest(self, X: np.ndarray) -> np.ndarray:
+        return dense_row_digest(X)
+
+    def take_rows(self, X: np.ndarray, mask: np.ndarray) -> np.ndarray:
+        return np.ascontiguousarray(X[mask])
 
 
 class _DenseSink:

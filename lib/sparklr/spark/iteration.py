@@ -29,6 +29,7 @@ from sparklr.kernels import FISHER, BlockSums, ScoreSummary
 from sparklr.spark import blockfiles
 from sparklr.spark.blocktype import BlockType, array_names
 from sparklr.spark.build import BlockMeta
+from sparklr.tuning.folds import fold_mask, fold_weights
 
 #: Test-only fault injection: "EVALUATION:PARTITION" fails that task's first attempt.
 FAULT_ENV = "SPARKLR_TEST_FAIL_TASK"
@@ -90,6 +91,10 @@ class SumsParams:
     n_features: int
     #: Which curvature sum the hess_* fields hold (kernels.FISHER or kernels.ROBUST).
     curvature: str = FISHER
+    #: Cross-validation (issue 14): sum only the rows with f ≠ fold (``exclude``) or f = fold,
+    #: as the sample weights v ⊙ mask (None: every row).
+    fold: int | None = None
+    exclude: bool = True
 
 
 @dataclass(frozen=True, eq=False)
@@ -102,6 +107,10 @@ class ScoreParams:
     block_type: BlockType
     #: Tally the AUC by exact probability rather than by bin (small data: see BlockSet).
     exact_auc: bool
+    #: Cross-validation (issue 14): score only the rows with f = fold (``exclude`` False: the
+    #: held-out part) or f ≠ fold (None: every row).
+    fold: int | None = None
+    exclude: bool = False
 
 
 def _maybe_inject_fault(evaluation: int, partition: int) -> None:
@@ -120,16 +129,22 @@ def partition_sums(
     """Task body: (sums or None on a miss, report) for the block(s) of partition ``index``."""
 
     def kernel(X, arrays: dict[str, np.ndarray]) -> BlockSums:
-        return params.block_type.sums(
+        v = arrays.get("v")
+        if params.fold is not None:
+            v = fold_weights(arrays["f"], v, params.fold, params.exclude)
+        sums = params.block_type.sums(
             X,
             arrays["y"],
-            arrays.get("v"),
+            v,
             weights_of(params.w),
             params.b,
             hessian=params.hessian,
             class_weight=params.class_weight,
             curvature=params.curvature,
         )
+        if params.fold is not None:  # the rows summed, not the rows masked to weight 0
+            sums.rows = int(np.count_nonzero(fold_mask(arrays["f"], params.fold, params.exclude)))
+        return sums
 
     empty = BlockSums.zeros(params.n_features, params.hessian)
     return _block_task(index, rows, params.evaluation, params.block_type, empty, kernel)
@@ -142,8 +157,12 @@ def partition_scores(
     None on a miss, report) for the block(s) of partition ``index``."""
 
     def kernel(X, arrays: dict[str, np.ndarray]) -> ScoreSummary:
+        y = arrays["y"]
+        if params.fold is not None:
+            mask = fold_mask(arrays["f"], params.fold, params.exclude)
+            X, y = params.block_type.take_rows(X, mask), y[mask]
         return params.block_type.score(
-            X, arrays["y"], weights_of(params.w), params.b, exact_auc=params.exact_auc
+            X, y, weights_of(params.w), params.b, exact_auc=params.exact_auc
         )
 
     empty = ScoreSummary.zeros()
@@ -177,7 +196,9 @@ def _on_block(meta: BlockMeta, block_type: BlockType, empty, kernel) -> tuple[ob
     seconds)."""
     if meta.rows == 0:
         return empty, False, 0.0
-    found = blockfiles.open_block(meta.path, array_names(block_type, meta.weighted, meta.absent))
+    found = blockfiles.open_block(
+        meta.path, array_names(block_type, meta.weighted, meta.absent, meta.folds > 0)
+    )
     if found is None:
         return None, False, 0.0
     arrays, opened = found
