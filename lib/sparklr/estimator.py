@@ -88,7 +88,13 @@ class LogisticRegression(Estimator, SparklrParams):
         return self._set(**self._input_kwargs)
 
     def _fit(self, dataset: DataFrame) -> SparklrModel:
-        from sparklr.app.fit import fitted_model, make_problem, run_optimizer, start_state
+        from sparklr.app.fit import (
+            check_width,
+            fitted_model,
+            make_problem,
+            run_optimizer,
+            start_state,
+        )
         from sparklr.app.measure import measure_inference, measure_metrics
         from sparklr.spark.blockset import BlockSet
         from sparklr.spark.dataframe import training_frame
@@ -96,13 +102,14 @@ class LogisticRegression(Estimator, SparklrParams):
         config = self.config()  # before any Spark job: errors name the param
         self.check_columns(dataset)
         d, t = config.data, config.train
-        frame, names = training_frame(
+        frame, names, block_type = training_frame(
             dataset,
             d.label,
             input_cols=d.features,
             features_col=self.getFeaturesCol(),
             weight=d.weight,
             partitions=d.partitions,
+            dtype=d.dtype,
         )
         blocks = BlockSet(
             dataset.sparkSession,
@@ -112,8 +119,11 @@ class LogisticRegression(Estimator, SparklrParams):
             dtype=d.dtype,
             drop_invalid=d.drop_invalid,
             weight=d.weight,
+            block_type=block_type,
+            aggregation_depth=t.aggregation_depth,
         )
         try:
+            check_width(t, len(names))
             blocks.build()
             problem = make_problem(blocks, names, t)
             fit = run_optimizer(t, problem, start_state(t, problem))
@@ -126,6 +136,10 @@ class LogisticRegression(Estimator, SparklrParams):
             blocks.unpersist()
         summary = SparklrSummary.of(model, fit.state.history, inference)
         return self._copyValues(SparklrModel(model, summary))
+
+
+#: The margin column a vector input is scored through (dropped from transform's output).
+_MARGIN = "_sparklr_margin"
 
 
 class SparklrModel(Model, SparklrParams):
@@ -152,13 +166,15 @@ class SparklrModel(Model, SparklrParams):
 
     def _transform(self, dataset: DataFrame) -> DataFrame:
         from sparklr.spark.dataframe import margin
+        from sparklr.spark.scoring import vector_margins
 
-        z = margin(
-            self.model.coefficients,
-            self.model.intercept,
-            input_cols=list(self.getOrDefault("inputCols")),
-            features_col=self.getFeaturesCol(),
-        )
+        w, b = self.model.coefficients, self.model.intercept
+        input_cols = list(self.getOrDefault("inputCols"))
+        if input_cols:
+            z = margin(w, b, input_cols=input_cols)
+        else:  # z per Arrow batch from the vector's stored entries (never densified)
+            dataset = vector_margins(dataset, self.getFeaturesCol(), w, b, _MARGIN)
+            z = F.col(_MARGIN)
         p = F.lit(1.0) / (F.lit(1.0) + F.exp(-z))
         return (
             dataset.withColumn(self.getRawPredictionCol(), array_to_vector(F.array(-z, z)))
@@ -167,6 +183,7 @@ class SparklrModel(Model, SparklrParams):
                 self.getPredictionCol(),
                 F.when(p > F.lit(self.getThreshold()), 1.0).otherwise(0.0),
             )
+            .drop(_MARGIN)
         )
 
     def save(self, path: str | Path, overwrite: bool = False) -> None:

@@ -62,3 +62,19 @@ def test_fold_masks_split_every_row_into_training_and_held_out():
 def test_fold_ids_refuse_a_fold_count_out_of_range(k):
     with pytest.raises(ValueError, match="folds"):
         fold_ids(0, k, np.zeros(3), None, np.zeros(3, dtype=np.uint64))
+
+
+def test_sparse_row_digest_depends_on_the_row_content_only():
+    from sparklr.tuning.folds import sparse_row_digest
+
+    # rows: {1: 2.0, 5: 1.0}, {}, {1: 2.0, 5: 1.0}, {1: 1.0, 5: 2.0}, {5: 1.0}
+    indptr = np.array([0, 2, 2, 4, 6, 7])
+    indices = np.array([1, 5, 1, 5, 1, 5, 5])
+    values = np.array([2.0, 1.0, 2.0, 1.0, 1.0, 2.0, 1.0])
+    d = sparse_row_digest(indptr, indices, values)
+    assert d[0] == d[2] and d[1] == 0
+    assert len({int(d[0]), int(d[3]), int(d[4])}) == 3
+    # the same rows in another block order digest alike; values None means all 1.0
+    shuffled = sparse_row_digest(np.array([0, 1, 3]), np.array([5, 1, 5]), None)
+    ones = sparse_row_digest(np.array([0, 2, 3]), np.array([1, 5, 5]), np.ones(3))
+    assert shuffled[0] == ones[1]
