@@ -369,6 +369,7 @@ def _model(config: Config, loaded: _Loaded, problem: _Problem, fit: _Fit) -> Mod
         "config": config.to_dict(),
         "data_fingerprint": blocks.fingerprint(),
         "block_locations": blocks.locations(),
+        "block_bytes": blocks.block_bytes,
         "versions": {
             "sparklr": sparklr.__version__,
             "pyspark": pyspark.__version__,
