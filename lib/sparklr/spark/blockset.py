@@ -299,6 +299,11 @@ class BlockSet:
         :class:`TaskReport`\\ s, one per block, in partition order (as :attr:`last_reports`)."""
         self._listeners.append(listener)
 
+    def empty_pass(self) -> None:
+        """One Spark job of a pass's shape doing nothing: a task per block on the cached metas
+        (the same placement as :meth:`sums`), each returning an empty list."""
+        self._built().mapPartitions(_nothing).collect()
+
     def file_usage(self) -> list[FileUsage]:
         """Bytes of block files on disk per executor local directory (one Spark job)."""
         return usage.by_local_dir(self._built().mapPartitions(usage.probe_files).collect())
@@ -359,6 +364,10 @@ class BlockSet:
                 log.debug("could not delete resident blocks: %s", exc)
             self._meta_rdd.unpersist()
             self._meta_rdd = None
+
+
+def _nothing(rows) -> list:
+    return []
 
 
 def _delete_blocks(rows) -> list[int]:
