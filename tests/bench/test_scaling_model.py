@@ -14,7 +14,7 @@ def _series(form: str, noise: float = 0.0, with_bytes: bool = True) -> list[Poin
     points = []
     for n in (2, 4, 8):
         for p in (2, 4, 8, 16, 32, 64, 128, 256):
-            for b in ((40e6, 400e6) if with_bytes else (0,)):
+            for b in (40e6, 400e6) if with_bytes else (0,):
                 lanes = lanes_of(n, CPUS)
                 t = TRUE["fixed"] + TRUE["per_task"] * FORMS[form](p, n, lanes)
                 t += TRUE["per_byte"] * b / lanes + noise * rng.standard_normal()

@@ -25,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+import sparklr
 from sparklr.app.common import run_job
 from sparklr.bench.scaling_model import CostModel, Point, Target, fit_all
 from sparklr.bench.timing import interleaved, median
@@ -84,6 +85,7 @@ def measure_cluster(executors: int, args: argparse.Namespace) -> list[Measuremen
         "spark.scheduler.maxRegisteredResourcesWaitingTime": "120s",
     }
     master = f"local-cluster[{executors},1,{mib}]"
+    _export_package_path()
     spark = build_session(master, f"sparklr-scaling-{executors}", "WARN", conf)
     try:
         return [
@@ -93,6 +95,15 @@ def measure_cluster(executors: int, args: argparse.Namespace) -> list[Measuremen
         ]
     finally:
         spark.stop()
+
+
+def _export_package_path() -> None:
+    """Put this sparklr's directory (absolute) first on PYTHONPATH: the executor JVMs inherit
+    the environment and run their Python workers (and sparklr's daemon) in their own work
+    directories, where a relative path would not resolve."""
+    lib = str(Path(sparklr.__file__).resolve().parents[1])
+    rest = [p for p in os.environ.get("PYTHONPATH", "").split(os.pathsep) if p and p != lib]
+    os.environ["PYTHONPATH"] = os.pathsep.join([lib, *rest])
 
 
 def _measure(spark, executors: int, rows: int, blocks: int, args) -> Measurement:

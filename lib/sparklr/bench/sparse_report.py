@@ -233,9 +233,9 @@ def _optimum_rows(r: SparseBenchResult) -> Rows:
 
     return [
         (f"optimum: regParam {o.reg_param:g}, goal J*(1+{o.rtol:g})", f"{o.goal:.10g}"),
-        ("  sparklr final J (ours / the job's)", f"{o.sparklr_final_j:.10g}"),
-        ("", f"{o.sparklr_final_j_reported:.10g}"),
-        ("  MLlib final J (ours)", f"{o.mllib_final_j:.10g}"),
+        ("  sparklr final J, our objective on the CSR", f"{o.sparklr_final_j:.10g}"),
+        ("  sparklr final J, as the job reported it", f"{o.sparklr_final_j_reported:.10g}"),
+        ("  MLlib final J, our objective on the CSR", f"{o.mllib_final_j:.10g}"),
         (
             "time to goal: sparklr lbfgs (training seconds)",
             reached(o.sparklr_iterations, o.sparklr_seconds),
@@ -245,7 +245,7 @@ def _optimum_rows(r: SparseBenchResult) -> Rows:
             reached(o.mllib_iterations, o.mllib_seconds),
         ),
         (
-            "  MLlib J of that fit (ours)",
+            "  MLlib J of that fit, our objective",
             "n/a" if o.mllib_j_at_goal_fit is None else f"{o.mllib_j_at_goal_fit:.10g}",
         ),
     ]
