@@ -98,3 +98,26 @@ def test_cache_key_names_every_shape_parameter():
     key = SparseShape().key()
     assert key == "sparse-2000000x1048576-nnz30-zipf1.1-true0.1-p8-seed7"
     assert SparseShape(seed=8).key() != key
+
+
+def test_parquet_is_written_once_as_a_vector_column_and_read_back_as_csr(spark, tmp_path):
+    from pyspark.ml.linalg import VectorUDT
+    from sparklr.bench.sparse_data import ensure_parquet, read_csr
+
+    shape = SparseShape(rows=500, features=64, nnz_per_row=5, partitions=2, seed=1)
+    path, wrote = ensure_parquet(spark, shape, tmp_path)
+    assert wrote and path.name == shape.key() and (path / "_shape.json").exists()
+    assert isinstance(spark.read.parquet(str(path)).schema["features"].dataType, VectorUDT)
+    X, y = read_csr(path)
+    # Two partitions of 250 rows, one Arrow batch each, files in partition order.
+    gen = RowGenerator(shape)
+    parts = [gen.rows(0, 250), gen.rows(250, 250)]
+    expected = sp.vstack(
+        [
+            sp.csr_array((np.ones(len(p.indices)), p.indices, p.indptr), shape=(250, 64))
+            for p in parts
+        ]
+    )
+    assert X.shape == (500, 64) and (X != expected).nnz == 0
+    np.testing.assert_array_equal(y, np.concatenate([p.y for p in parts]))
+    assert ensure_parquet(spark, shape, tmp_path) == (path, False)  # reused
