@@ -27,3 +27,13 @@ def test_report_lists_every_point_every_fit_and_the_prediction():
     assert len([ln for ln in text.splitlines() if ln.startswith(("  2", "  4"))]) == len(ms)
     assert "prediction (P, the best sums fit)" in text  # the figures were made with g = P
     assert "100 executors x 8 cores, 800 blocks" in text
+
+
+def test_report_says_when_one_executor_count_cannot_tell_the_forms_apart():
+    ms = [
+        Measurement(2, p, rows, 10, rows * 88, 0.03 + 0.002 * p + rows * 1e-8, 0.02 + 0.001 * p, 2)
+        for p in (2, 4, 8)
+        for rows in (1000, 100_000)
+    ]
+    text = format_report(ms, fits(ms, cpus=2), cpus=2)
+    assert "cannot tell them apart" in text

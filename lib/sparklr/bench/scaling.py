@@ -187,6 +187,8 @@ def format_report(measurements: list[Measurement], fitted: dict, cpus: int) -> s
                 f"{model.per_task * 1e3:>13.3f}{model.per_byte * 1e9:>10.3f}{model.rms * 1e3:>9.2f}"
             )
     best = fitted["sums"][0]
+    if fitted["sums"][1].rms <= best.rms * (1 + 1e-9):
+        lines.append("(the forms fit equally well: these points cannot tell them apart)")
     lines += [
         "",
         f"prediction ({best.form}, the best sums fit): {target.rows:.0e} rows x "
