@@ -99,3 +99,15 @@ def test_json_has_the_figures_and_the_ratios():
     js = to_json(_result())
     assert js["ratios"]["load_sparklr_over_mllib"]["value"] == pytest.approx(0.3)
     assert js["optimum"]["mllib_iterations"] == 30
+
+
+def test_a_negative_run_difference_is_no_figure():
+    noisy = [dataclasses.replace(it, per_iteration=-0.5) for it in _result().sparklr_iterations]
+    r = ratios(_result(sparklr_iterations=noisy))
+    assert r["sparklr_over_scipy_step"].value is None
+    assert "noise" in r["sparklr_over_scipy_step"].verdict
+    ml = [dataclasses.replace(it, per_iteration=-1.0) for it in _result().mllib_iterations]
+    assert (
+        "noise"
+        in ratios(_result(mllib_iterations=ml))["sparklr_over_mllib_iteration_std_on"].verdict
+    )

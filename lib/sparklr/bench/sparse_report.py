@@ -97,16 +97,23 @@ class SparseBenchResult:
     optimum: Optimum | None = None
 
 
+def positive(seconds: float | None) -> float | None:
+    """A difference of two runs, None when noise made it ≤ 0 (no figure, not a fast one)."""
+    return seconds if seconds is not None and seconds > 0 else None
+
+
 def ratios(r: SparseBenchResult) -> dict[str, Ratio]:
     """Every ratio of the run, with its target."""
     no_ml = r.skipped.get("mllib", "MLlib not measured")
-    job = {it.standardize: it.per_iteration for it in r.sparklr_iterations}
-    ml = {it.standardization: it.per_iteration for it in r.mllib_iterations}
+    job = {it.standardize: positive(it.per_iteration) for it in r.sparklr_iterations}
+    ml = {it.standardization: positive(it.per_iteration) for it in r.mllib_iterations}
+    no_ml = no_ml if not r.mllib_iterations else "MLlib's two fits differ by <= 0 s (noise)"
+    noisy = "sparklr's two runs differ by <= 0 s (noise)"
     opt = r.optimum
     terms = {
-        "sparklr_over_mllib_iteration_std_off": (job.get(False), ml.get(False), "sparklr", no_ml),
-        "sparklr_over_mllib_iteration_std_on": (job.get(True), ml.get(True), "sparklr", no_ml),
-        "sparklr_over_scipy_step": (job.get(False), r.scipy_step_seconds, "sparklr", "scipy"),
+        "sparklr_over_mllib_iteration_std_off": (job.get(False), ml.get(False), noisy, no_ml),
+        "sparklr_over_mllib_iteration_std_on": (job.get(True), ml.get(True), noisy, no_ml),
+        "sparklr_over_scipy_step": (job.get(False), r.scipy_step_seconds, noisy, "scipy"),
         "load_sparklr_over_mllib": (r.sparklr_load_seconds, r.mllib_load_seconds, "load", no_ml),
         "memory_blocks_over_csr": (
             r.sparklr_block_bytes,
