@@ -186,6 +186,9 @@ def test_binary_blocks_store_no_values(spark, tmp_path):
         assert all(meta.absent == ("values",) for meta in blocks.metas if meta.rows)
         files = [f for meta in blocks.metas for f in glob.glob(f"{meta.path}.*.npy")]
         assert files and not any(f.endswith(".values.npy") for f in files)
+        # block bytes = indptr + int32 indices (40 stored entries) + the float64 labels
+        indptr_bytes = sum(np.load(f).nbytes for f in files if f.endswith(".indptr.npy"))
+        assert blocks.block_bytes == indptr_bytes + 40 * 4 + 40 * 8
         got = blocks.sums(np.arange(8.0), 0.5)
         assert got.loss == pytest.approx(block_sums(X, y, np.arange(8.0), 0.5).loss, rel=1e-12)
     finally:

@@ -66,4 +66,3 @@ def test_opened_features_are_summed_by_the_dense_kernel():
     ref = block_sums(X, y, w, b, v, hessian=True, class_weight=(1.0, 2.0))
     assert got.loss == ref.loss and got.weight_sum == ref.weight_sum
     np.testing.assert_array_equal(got.hess_ww, ref.hess_ww)
-    assert dense.feature_bytes(10, 3) == 240 and DenseBlock("float32").feature_bytes(10, 3) == 120

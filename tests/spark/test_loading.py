@@ -64,8 +64,8 @@ def _check_blocks(spark, path, reader):
 
 
 def test_default_partitioning_keeps_fewer_partitions_without_a_shuffle(spark):
-    from sparklr.spark.loading import _to_blocks
+    from sparklr.spark.loading import to_blocks
 
     one = spark.range(0, 10, numPartitions=1)
-    assert _to_blocks(one, 0, 2).rdd.getNumPartitions() == 1
-    assert _to_blocks(one, 3, 2).rdd.getNumPartitions() == 3
+    assert to_blocks(one, 0, 2).rdd.getNumPartitions() == 1
+    assert to_blocks(one, 3, 2).rdd.getNumPartitions() == 3

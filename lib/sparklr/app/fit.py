@@ -189,6 +189,7 @@ def fitted_model(
         "config": config.to_dict(),
         "data_fingerprint": blocks.fingerprint(),
         "block_locations": blocks.locations(),
+        "block_bytes": blocks.block_bytes,
         "versions": {
             "sparklr": sparklr.__version__,
             "pyspark": pyspark.__version__,

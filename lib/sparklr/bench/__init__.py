@@ -44,5 +44,10 @@ Modules: :mod:`~sparklr.bench.cli` (arguments, entry point), :mod:`~sparklr.benc
 sequence), :mod:`~sparklr.bench.data`, :mod:`~sparklr.bench.sparklr_run`,
 :mod:`~sparklr.bench.baselines`, :mod:`~sparklr.bench.results` (typed figures),
 :mod:`~sparklr.bench.report` (ratios, table, JSON), :mod:`~sparklr.bench.timing`;
-:mod:`~sparklr.bench.optimizers` is ``jobs/benchmark_optimizers.py``.
+:mod:`~sparklr.bench.optimizers` is ``jobs/benchmark_optimizers.py``; :mod:`~sparklr.bench.job`
+is ``jobs/benchmark_job.py`` (whole ``train.py`` runs); :mod:`~sparklr.bench.sparse` is
+``jobs/benchmark_sparse.py`` (with :mod:`~sparklr.bench.sparse_data`,
+:mod:`~sparklr.bench.sparse_baselines`, :mod:`~sparklr.bench.sparse_report`);
+:mod:`~sparklr.bench.scaling` is ``jobs/benchmark_scaling.py`` (with
+:mod:`~sparklr.bench.scaling_model`).
 """

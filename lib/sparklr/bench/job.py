@@ -22,6 +22,7 @@ import re
 import subprocess
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
@@ -65,8 +66,51 @@ def write_data(path: Path, rows: int, features: int, files: int) -> None:
     tmp.rename(path)
 
 
+@dataclass(frozen=True)
+class TrainRun:
+    """One whole ``jobs/train.py`` process: its wall seconds, the load and training seconds it
+    printed, its ``model.json`` and ``history.json``."""
+
+    wall: float
+    load_seconds: float
+    train_seconds: float
+    model: dict
+    history: list[dict]
+
+    @property
+    def iterations(self) -> int:
+        return self.model["iterations"]
+
+
+def run_train(
+    tree: Path, sets: list[str], out: Path, env: dict[str, str] | None = None
+) -> TrainRun:
+    """Run ``tree``'s ``jobs/train.py`` with ``--set`` ``sets`` (and output.path = ``out``) in a
+    fresh process, this interpreter for the driver and the workers; a RuntimeError with the
+    end of its stderr when it fails."""
+    env = dict(env or os.environ, PYTHONPATH=str(tree / "lib"), PYSPARK_PYTHON=sys.executable)
+    cmd = [sys.executable, str(tree / "jobs" / "train.py")]
+    for s in [*sets, f"output.path={out}", "output.overwrite=true"]:
+        cmd += ["--set", s]
+    t0 = time.perf_counter()
+    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise RuntimeError(f"{tree}: train.py exited {proc.returncode}:\n{proc.stderr[-3000:]}")
+    times = re.search(r"time: ([\d.]+)s loading, ([\d.]+)s training", proc.stdout)
+    if times is None:
+        raise RuntimeError(f"{tree}: train.py printed no 'time:' line:\n{proc.stdout[-2000:]}")
+    return TrainRun(
+        wall=wall,
+        load_seconds=float(times[1]),
+        train_seconds=float(times[2]),
+        model=json.loads((out / "model.json").read_text()),
+        history=json.loads((out / "history.json").read_text()),
+    )
+
+
 def run_job(tree: Path, data: Path, out: Path, iterations: int, args) -> dict:
-    """One whole ``jobs/train.py`` run of ``tree``: wall seconds and the job's own figures."""
+    """One whole GD run of ``tree`` on the dense data: wall seconds and the job's own figures."""
     sets = [
         f"data.path={data}",
         "data.format=parquet",
@@ -74,28 +118,15 @@ def run_job(tree: Path, data: Path, out: Path, iterations: int, args) -> dict:
         f"train.max_iter={iterations}",
         "train.tol=0",
         "train.learning_rate=0.5",
-        f"output.path={out}",
-        "output.overwrite=true",
         *args.set,
     ]
-    env = dict(os.environ, PYTHONPATH=str(tree / "lib"), PYSPARK_PYTHON=sys.executable)
-    cmd = [sys.executable, str(tree / "jobs" / "train.py")]
-    for s in sets:
-        cmd += ["--set", s]
-    t0 = time.perf_counter()
-    proc = subprocess.run(cmd, env=env, capture_output=True, text=True, check=False)
-    wall = time.perf_counter() - t0
-    if proc.returncode != 0:
-        raise RuntimeError(f"{tree}: train.py exited {proc.returncode}:\n{proc.stderr[-3000:]}")
-    history = json.loads((out / "history.json").read_text())
-    model = json.loads((out / "model.json").read_text())
-    times = re.search(r"time: ([\d.]+)s loading, ([\d.]+)s training", proc.stdout)
+    run = run_train(tree, sets, out)
     return {
-        "wall": wall,
-        "load_and_train": float(times[1]) + float(times[2]),
-        "train": history[-1]["seconds"],
-        "iterations": model["iterations"],
-        "partitions": model["partitions"],
+        "wall": run.wall,
+        "load_and_train": run.load_seconds + run.train_seconds,
+        "train": run.history[-1]["seconds"],
+        "iterations": run.iterations,
+        "partitions": run.model["partitions"],
     }
 
 

@@ -56,6 +56,12 @@ class CsrMatrix:
         return len(self.indptr) - 1
 
     @property
+    def nbytes(self) -> int:
+        """Bytes of the stored arrays (as ndarray.nbytes)."""
+        arrays = (self.indptr, self.indices, self.values)
+        return sum(a.nbytes for a in arrays if a is not None)
+
+    @property
     def nnz(self) -> int:
         return int(self.indptr[-1]) if len(self.indptr) else 0
 

@@ -256,10 +256,9 @@ class BlockSet:
 
     @property
     def block_bytes(self) -> int:
-        """Raw bytes of the blocks' features and labels (without file headers and weights)."""
-        return sum(
-            self.block_type.feature_bytes(m.rows, self.n_features) + 8 * m.rows for m in self.metas
-        )
+        """Raw bytes of the blocks' features (as stored: dense X, or CSR's three arrays) and
+        labels, without file headers, weights and fold ids."""
+        return sum(m.feature_bytes + 8 * m.rows for m in self.metas)
 
     def fingerprint(self) -> str:
         """SHA-256 over rows and moments per partition: same data, same partitioning."""
@@ -405,6 +404,11 @@ class BlockSet:
         :class:`TaskReport`\\ s, one per block, in partition order (as :attr:`last_reports`)."""
         self._listeners.append(listener)
 
+    def empty_pass(self) -> None:
+        """One Spark job of a pass's shape doing nothing: a task per block on the cached metas
+        (the same placement as :meth:`sums`), each returning an empty list."""
+        self._built().mapPartitions(_nothing).collect()
+
     def file_usage(self) -> list[FileUsage]:
         """Bytes of block files on disk per executor local directory (one Spark job)."""
         return usage.by_local_dir(self._built().mapPartitions(usage.probe_files).collect())
@@ -477,6 +481,10 @@ class BlockSet:
 def _add_gram(a: tuple, b: tuple) -> tuple:
     """Two blocks' (Σ v z x, Σ v z, Σ v) added."""
     return a[0] + b[0], a[1] + b[1], a[2] + b[2]
+
+
+def _nothing(rows) -> list:
+    return []
 
 
 def _delete_blocks(rows) -> list[int]:

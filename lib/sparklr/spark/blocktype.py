@@ -106,9 +106,6 @@ class BlockType(Protocol):
     ) -> tuple[np.ndarray, float, float]:
         """(Σ v z x, Σ v z, Σ v) with z = X_p w + b: the block's share of a Gram mat-vec."""
 
-    def feature_bytes(self, rows: int, n_features: int) -> int:
-        """Bytes of the features of a block of ``rows`` rows (for the memory figures)."""
-
     def row_digest(self, X: Features) -> np.ndarray:
         """A uint64 per row from the row's feature values alone (not its position), which
         the fold hash absorbs (:func:`sparklr.tuning.folds.fold_ids`). Dense:

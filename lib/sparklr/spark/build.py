@@ -85,6 +85,8 @@ class BlockMeta:
     feature_error: str = _column(pa.string(), "")
     #: Feature arrays this block does not store (a binary CSR block: "values").
     absent: tuple[str, ...] = _column(pa.list_(pa.string()), ())
+    #: Bytes of the block's stored features (dense X, or CSR indptr + indices + values).
+    feature_bytes: int = _column(pa.int64(), 0)
     #: K of the fold ids "f" in the block's files (0: built without folds; issue 14).
     folds: int = _column(pa.int32(), 0)
 
@@ -238,6 +240,7 @@ def build_block(
         nan_free = (np.nan_to_num(y), None if v is None else np.nan_to_num(v))
         moments = spec.block_type.moments(X, *nan_free)
         absent = spec.block_type.absent_arrays(X)
+        feature_bytes = int(X.nbytes)
         folds = _fold_ids(spec, X, y, v) if spec.folds else None  # issue 14
         t_stats = time.perf_counter()
         del X
@@ -259,6 +262,7 @@ def build_block(
         **BlockMeta.moment_fields(moments),
         seconds=(receive, t_copy - t0 - receive, t_stats - t_copy, t_end - t_stats),
         absent=absent,
+        feature_bytes=feature_bytes,
         folds=spec.folds,
     )
 

@@ -116,10 +116,6 @@ class CsrBlock:
     ) -> tuple[np.ndarray, float, float]:
         return gram_sums(X, v, w, b)
 
-    def feature_bytes(self, rows: int, n_features: int) -> int:
-        """Only the indptr (the non-zeros are not known from the shape: see file_usage)."""
-        return 8 * (rows + 1)
-
 
 def _indptr(row_nnz: np.ndarray, n_features: int) -> np.ndarray:
     """Row offsets, int32 when the non-zeros and n_x fit (scipy then copies no index)."""

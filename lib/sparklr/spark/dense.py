@@ -86,9 +86,6 @@ class DenseBlock:
     ) -> tuple[np.ndarray, float, float]:
         return gram_sums(X, v, w, b)
 
-    def feature_bytes(self, rows: int, n_features: int) -> int:
-        return rows * n_features * np.dtype(self.dtype).itemsize
-
     def row_digest(self, X: np.ndarray) -> np.ndarray:
         return dense_row_digest(X)
 
