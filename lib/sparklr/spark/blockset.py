@@ -484,6 +484,8 @@ def _add_gram(a: tuple, b: tuple) -> tuple:
 
 
 def _nothing(rows) -> list:
+    for _ in rows:  # consume the input, so the Python worker is reused (as a pass's tasks do)
+        pass
     return []
 
 
