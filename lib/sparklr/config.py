@@ -6,6 +6,8 @@ literals (``--set train.max_iter=50``, ``--set data.features='["a","b"]'``); a v
 not a TOML literal is taken as a plain string where the key is a string
 (``--set data.path=/data/x.csv``). Nothing is ever evaluated as code.
 
+The checks of the data.* keys live in :mod:`sparklr.config_data` (called from here).
+
 The keys, their defaults and meaning are listed in README.md (section "Configuration") and in
 the dataclasses below; ``spark.conf`` is a free table of Spark properties.
 """
@@ -22,7 +24,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sparklr.encoding import CODINGS, NULL_RULES
+from sparklr.config_data import (
+    check_source,
+    config_key,
+    validate_categorical,
+    validate_validation_data,
+    validate_vector_input,
+)
+from sparklr.config_data import require as _require
 from sparklr.errors import ConfigError
 from sparklr.inference import choose_method as choose_inference
 from sparklr.optimizers import LBFGS_MEMORY, MOMENTA, REGISTRY
@@ -53,8 +62,8 @@ class SyntheticSection:
 class DataSection:
     #: File or directory to read; unused for formats "table" and "synthetic".
     path: str = ""
-    #: A Spark source (one of FORMATS, or a data source class name), "table", "libsvm" or
-    #: "synthetic".
+    #: A Spark source (config_data.FORMATS, or a data source class name), "table", "libsvm"
+    #: or "synthetic".
     format: str = "parquet"
     #: The catalog table to read when format = "table", e.g. "db.events".
     table: str = ""
@@ -328,11 +337,6 @@ def _show(value: Any) -> str:
 # --------------------------------------------------------------------------- validation
 
 
-def _require(ok: bool, key: str, message: str) -> None:
-    if not ok:
-        raise ConfigError(f"config key {key} {message}")
-
-
 def validate(config: Config) -> None:
     """Range and choice checks that types alone do not express."""
     _validate_source(config)
@@ -351,9 +355,9 @@ def build_fit_config(raw: dict[str, Any]) -> Config:
 def _validate_source(config: Config) -> None:
     """Where the data come from: data.format, data.path, the validation set, synthetic.*."""
     d, s = config.data, config.data.synthetic
-    check_source(d.format, d.path, d.table, d.options, d.filter, _config_key)
-    _validate_validation_data(d)
-    _validate_vector_input(d)
+    check_source(d.format, d.path, d.table, d.options, d.filter, config_key)
+    validate_validation_data(d)
+    validate_vector_input(d)
     _require(s.rows > 0, "data.synthetic.rows", f"must be > 0, got {s.rows}")
     _require(s.features > 0, "data.synthetic.features", f"must be > 0, got {s.features}")
     _require(s.partitions > 0, "data.synthetic.partitions", f"must be > 0, got {s.partitions}")
@@ -377,7 +381,7 @@ def validate_fit(config: Config) -> None:
     dupes = sorted({f for f in d.features if d.features.count(f) > 1})
     _require(not dupes, "data.features", f"lists {', '.join(dupes)} more than once")
     _require(d.label not in d.features, "data.features", f"contains the label column {d.label!r}")
-    _validate_categorical(d)
+    validate_categorical(d)
     _require(
         t.optimizer in OPTIMIZERS,
         "train.optimizer",
@@ -436,172 +440,6 @@ def _validate_tune(u: TuneSection) -> None:
 #: tune.metric and tune.rule values (sparklr.tuning.cv).
 CV_METRICS = ("log_loss", "auc")
 CV_RULES = ("min", "1se")
-
-
-#: data.format values besides a data source class name (which has a "."): Spark's sources,
-#: those of common packages (avro, delta), a catalog table, generated data.
-FORMATS = ("parquet", "csv", "libsvm", "orc", "json", "avro", "delta", "table", "synthetic")
-
-
-def _config_key(name: str) -> str:
-    return f"config key data.{name}"
-
-
-def check_source(
-    fmt: str,
-    path: str,
-    table: str,
-    options: dict[str, str],
-    row_filter: str,
-    key: typing.Callable[[str], str],
-) -> None:
-    """One data description (data.* of the config, or predict's flags: ``key`` names them):
-    a known format (or a class name), a path for a file source, a table for "table"."""
-    if fmt not in FORMATS and "." not in fmt:
-        raise ConfigError(
-            f"{key('format')} must be one of {', '.join(FORMATS)} (or a Spark data source "
-            f"class name); got {fmt!r}"
-        )
-    if fmt == "table":
-        if not table:
-            raise ConfigError(f'{key("table")} must name the table when format = "table"')
-        if path:
-            raise ConfigError(f'{key("path")} is not read when format = "table"; unset it')
-    elif table:
-        raise ConfigError(f'{key("table")} is read only when format = "table", not {fmt!r}')
-    elif fmt == "synthetic":
-        if options or row_filter:
-            which = key("options" if options else "filter")
-            raise ConfigError(f'{which} does not apply to format = "synthetic"')
-    elif not path:
-        raise ConfigError(f'{key("path")} must be set (or use format = "synthetic")')
-    if any(not k.strip() for k in options):
-        raise ConfigError(f"{key('options')} has an empty option name")
-    if row_filter and not row_filter.strip():
-        raise ConfigError(f"{key('filter')} is blank; remove it to read every row")
-
-
-def _validate_validation_data(d: DataSection) -> None:
-    """data.validation_*: a path (file formats), a table (format "table") or a fraction, at
-    most one; validation_filter alone selects validation rows of the training path/table."""
-    _require(
-        0.0 <= d.validation_fraction < 1.0,
-        "data.validation_fraction",
-        f"must be in [0, 1), got {d.validation_fraction}",
-    )
-    given = [k for k in ("path", "table", "fraction") if getattr(d, f"validation_{k}")]
-    if len(given) > 1:
-        _require(
-            False,
-            f"data.validation_{given[0]}",
-            f"and data.validation_{given[1]} cannot both be set",
-        )
-    _require(
-        not (d.validation_filter and d.validation_fraction),
-        "data.validation_filter",
-        "selects the validation rows itself: unset data.validation_fraction",
-    )
-    _require(
-        not (d.validation_filter and not d.validation_filter.strip()),
-        "data.validation_filter",
-        "is blank; remove it",
-    )
-    if d.validation_path or d.validation_filter:
-        _require(
-            d.format != "synthetic",
-            f"data.{'validation_path' if d.validation_path else 'validation_filter'}",
-            'needs a file format or a table (use data.validation_fraction with "synthetic")',
-        )
-    _require(
-        not (d.validation_path and d.format == "table"),
-        "data.validation_path",
-        'is for files; with data.format = "table" use data.validation_table',
-    )
-    _require(
-        not (d.validation_table and d.format != "table"),
-        "data.validation_table",
-        'needs data.format = "table" (use data.validation_path for files)',
-    )
-
-
-def _validate_categorical(d: DataSection) -> None:
-    _require(
-        d.categorical_nulls in NULL_RULES,
-        "data.categorical_nulls",
-        f"must be one of {', '.join(NULL_RULES)}; got {d.categorical_nulls!r}",
-    )
-    _require(
-        d.categorical_coding in CODINGS,
-        "data.categorical_coding",
-        f"must be one of {', '.join(CODINGS)}; got {d.categorical_coding!r}",
-    )
-    _require(d.max_levels >= 2, "data.max_levels", f"must be ≥ 2, got {d.max_levels}")
-    dupes = sorted({c for c in d.categorical if d.categorical.count(c) > 1})
-    _require(not dupes, "data.categorical", f"lists {', '.join(dupes)} more than once")
-    _require(
-        d.label not in d.categorical, "data.categorical", f"contains the label column {d.label!r}"
-    )
-    _require(
-        not (d.weight and d.weight in d.categorical),
-        "data.categorical",
-        f"contains the weight column {d.weight!r}",
-    )
-    unknown = sorted(set(d.categorical_reference) - set(d.categorical))
-    _require(
-        not unknown or not d.categorical,
-        "data.categorical_reference",
-        f"names column(s) not in data.categorical: {', '.join(unknown)}",
-    )
-
-
-def _validate_vector_input(d: DataSection) -> None:
-    """data.features_col / block_type / num_features and format libsvm."""
-    _require(
-        not (d.features_col and d.features),
-        "data.features_col",
-        "and data.features cannot both be set (one vector column, or plain columns)",
-    )
-    _require(
-        not ((d.features_col or d.format == "libsvm") and d.categorical),
-        "data.categorical",
-        "cannot be used with a vector column (data.features_col or libsvm): encode the "
-        "categorical columns as plain columns instead",
-    )
-    _require(
-        d.block_type in ("auto", "dense", "sparse"),
-        "data.block_type",
-        f"must be auto, dense or sparse, got {d.block_type!r}",
-    )
-    _require(d.num_features >= 0, "data.num_features", f"must be ≥ 0, got {d.num_features}")
-    _require(
-        d.format == "libsvm" or not d.num_features,
-        "data.num_features",
-        'is for data.format = "libsvm" (a vector column has its size)',
-    )
-    _require(
-        d.format != "synthetic" or not d.features_col,
-        "data.features_col",
-        'cannot be used with data.format = "synthetic"',
-    )
-    if d.format == "libsvm":
-        _require(not d.features, "data.features", 'cannot be used with data.format = "libsvm"')
-        _require(
-            d.features_col in ("", "features"),
-            "data.features_col",
-            'must be "features" (or empty) with data.format = "libsvm"',
-        )
-        _require(d.label == "label", "data.label", 'must be "label" with data.format = "libsvm"')
-    if d.features_col:
-        _require(
-            d.features_col != d.label,
-            "data.features_col",
-            f"is the label column {d.label!r}",
-        )
-        _require(
-            d.features_col != d.weight,
-            "data.features_col",
-            f"is the weight column {d.weight!r}",
-        )
 
 
 def _validate_objective(config: Config) -> None:

@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sparklr.app.common import parse_command_line, run_job, spark_session, staged_directory
-from sparklr.config import check_source
+from sparklr.config_data import check_source
 from sparklr.errors import ConfigError, DataError
 from sparklr.model import Model
 from sparklr.output import check_output_target, write_json_atomic
