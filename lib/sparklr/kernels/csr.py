@@ -37,6 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from sparklr.kernels import FISHER, BlockSums, ScoreSummary, sigmoid_and_softplus
+from sparklr.kernels.multi import MultiSums, check_models, column_sums
 
 #: Largest n_x for which the CSR kernel forms the dense n_x × n_x Hessian (128 MiB of doubles).
 MAX_HESSIAN_FEATURES = 4096
@@ -142,6 +143,32 @@ def block_sums(
         total.hess_wb = A.T @ d
         total.hess_bb = float(d.sum())
         total.hess_ww = (A.T @ A.multiply(d[:, None]).tocsr()).toarray()
+    return total
+
+
+def multi_block_sums(
+    X: CsrMatrix,
+    y: np.ndarray,
+    v: np.ndarray | None,
+    f: np.ndarray | None,
+    W: np.ndarray,
+    B: np.ndarray,
+    folds: np.ndarray,
+    *,
+    class_weight: tuple[float, float] | None = None,
+) -> MultiSums:
+    """The sums of the K' models (W, B, ``folds``) of :mod:`sparklr.kernels.multi` over one
+    CSR block: Z = X_p W + B and X_pᵀ(R ⊙ V), one sparse × dense product each way."""
+    W = np.asarray(W, dtype=np.float64)
+    B = np.asarray(B, dtype=np.float64)
+    folds = np.asarray(folds, dtype=np.int64)
+    check_models(W, B, folds, X.n_features)
+    total = MultiSums.zeros(X.n_features, len(B))
+    if X.rows == 0:
+        return total
+    A = X.scipy()
+    R = column_sums(np.asarray(A @ W) + B, y, v, f, folds, class_weight, total)
+    total.grad_w += np.asarray(A.T @ R)
     return total
 
 

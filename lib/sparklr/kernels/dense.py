@@ -25,6 +25,7 @@ from sparklr.kernels import (
     probability_bins,
     sigmoid_and_softplus,
 )
+from sparklr.kernels.multi import MultiSums, check_models, column_sums
 
 #: Target size in bytes of one chunk of rows: 1 MiB stays in L2/L3 while z, a − y and Xᵀr are
 #: formed, and amortizes the ~20 NumPy calls per chunk (measured: 512 KiB chunks cost ~10%
@@ -107,6 +108,46 @@ def block_sums(
     total.correct = correct
     if hessian:
         total.hess_bb = hess_bb
+    return total
+
+
+def multi_block_sums(
+    X: np.ndarray,
+    y: np.ndarray,
+    v: np.ndarray | None,
+    f: np.ndarray | None,
+    W: np.ndarray,
+    B: np.ndarray,
+    folds: np.ndarray,
+    *,
+    class_weight: tuple[float, float] | None = None,
+    chunk_rows: int | None = None,
+) -> MultiSums:
+    """The sums of the K' models (W, B, ``folds``) of :mod:`sparklr.kernels.multi` over one
+    dense block, chunk by chunk as :func:`block_sums`: per chunk Z = X_c W + B and
+    X_cᵀ(R ⊙ V), two BLAS-3 products on the chunk while it is in cache."""
+    m_p, n = X.shape
+    W = np.asarray(W, dtype=np.float64)
+    B = np.asarray(B, dtype=np.float64)
+    folds = np.asarray(folds, dtype=np.int64)
+    check_models(W, B, folds, n)
+    total = MultiSums.zeros(n, len(B))
+    W_x = np.ascontiguousarray(W, dtype=X.dtype)
+    step = chunk_rows or chunk_rows_for(n, X.dtype.itemsize)
+    for start in range(0, m_p, step):
+        stop = min(start + step, m_p)
+        Xc = X[start:stop]
+        Z = (Xc @ W_x).astype(np.float64, copy=False) + B
+        R = column_sums(
+            Z,
+            y[start:stop],
+            None if v is None else v[start:stop],
+            None if f is None else f[start:stop],
+            folds,
+            class_weight,
+            total,
+        )
+        total.grad_w += Xc.T @ R.astype(X.dtype, copy=False)
     return total
 
 
