@@ -48,7 +48,7 @@ from sparklr.kernels import (
     add_scores,
 )
 from sparklr.kernels.tree import fan_in
-from sparklr.spark import blockfiles, usage
+from sparklr.spark import blockfiles, multisums, usage
 from sparklr.spark.blocktype import BlockType, array_names
 from sparklr.spark.build import (
     META_SPARK_SCHEMA,
@@ -351,6 +351,16 @@ class BlockSet:
                 return partial(partition_gram, params=params)
 
             return self._pass(task, _add_gram, 8 * (self.n_features + 2))
+
+    def multi_sums(self, W, B, folds, *, class_weight=None):
+        """The sums of K' models (columns of W, entries of B, a fold each; -1 = all rows) in
+        one pass: :func:`sparklr.spark.multisums.multi_sums`."""
+        return multisums.multi_sums(self, W, B, folds, class_weight)
+
+    def held_out_scores(self, W, B, folds) -> list[ScoreSummary]:
+        """Fold k_j's held-out summary at (w_j, b_j) for every j, in one pass:
+        :func:`sparklr.spark.multisums.held_out_scores`."""
+        return multisums.held_out_scores(self, W, B, folds)
 
     def _require_folds(self, fold: int | None) -> None:
         if fold is not None and not 0 <= fold < self.folds:

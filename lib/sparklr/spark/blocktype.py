@@ -24,6 +24,7 @@ import numpy as np
 import pyarrow as pa
 
 from sparklr.kernels import FISHER, BlockSums, ScoreSummary
+from sparklr.kernels.multi import MultiSums
 from sparklr.spark.blockfiles import BlockWriter
 from sparklr.stats import FeatureMoments
 
@@ -95,6 +96,21 @@ class BlockType(Protocol):
         curvature: str = FISHER,
     ) -> BlockSums:
         """The block's partial sums at (w, b): the type's kernel."""
+
+    def multi_sums(
+        self,
+        X: Features,
+        y: np.ndarray,
+        v: np.ndarray | None,
+        f: np.ndarray | None,
+        W: np.ndarray,
+        B: np.ndarray,
+        folds: np.ndarray,
+        *,
+        class_weight: tuple[float, float] | None,
+    ) -> MultiSums:
+        """The sums of K' models at once (:mod:`sparklr.kernels.multi`): the type's
+        multi-model kernel."""
 
     def score(
         self, X: Features, y: np.ndarray, w: np.ndarray, b: float, *, exact_auc: bool

@@ -17,7 +17,8 @@ import numpy as np
 import pyarrow as pa
 
 from sparklr.kernels import FISHER, BlockSums, ScoreSummary
-from sparklr.kernels.dense import block_sums, gram_sums, score_summary
+from sparklr.kernels.dense import block_sums, gram_sums, multi_block_sums, score_summary
+from sparklr.kernels.multi import MultiSums
 from sparklr.spark.blockfiles import BlockWriter
 from sparklr.stats import FeatureMoments
 from sparklr.tuning.folds import dense_row_digest
@@ -75,6 +76,20 @@ class DenseBlock:
         return block_sums(
             X, y, w, b, v, hessian=hessian, class_weight=class_weight, curvature=curvature
         )
+
+    def multi_sums(
+        self,
+        X: np.ndarray,
+        y: np.ndarray,
+        v: np.ndarray | None,
+        f: np.ndarray | None,
+        W: np.ndarray,
+        B: np.ndarray,
+        folds: np.ndarray,
+        *,
+        class_weight: tuple[float, float] | None,
+    ) -> MultiSums:
+        return multi_block_sums(X, y, v, f, W, B, folds, class_weight=class_weight)
 
     def score(
         self, X: np.ndarray, y: np.ndarray, w: np.ndarray, b: float, *, exact_auc: bool
