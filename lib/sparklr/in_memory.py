@@ -10,8 +10,10 @@ from __future__ import annotations
 import numpy as np
 
 from sparklr.kernels import AUC_BINS, FISHER, BlockSums, ScoreSummary, merge_scores, sum_in_order
-from sparklr.kernels.dense import block_sums, score_summary
+from sparklr.kernels.dense import block_sums, multi_block_sums, score_summary
+from sparklr.kernels.multi import MultiSums
 from sparklr.stats import FeatureMoments, merge_all
+from sparklr.tuning.folds import fold_mask, fold_weights
 
 
 class InMemorySource:
@@ -63,3 +65,52 @@ class InMemorySource:
         return merge_all(
             [FeatureMoments.of_block(X, y, v) for X, y, v in self.blocks], self.n_features
         )
+
+
+class FoldedInMemorySource:
+    """One dense block (X, y, optional v) with fold ids f ∈ [0, ``folds``): the interface of a
+    :class:`~sparklr.spark.blockset.BlockSet` built with folds — per-fold sums and held-out
+    scores, and the multi-model passes of :mod:`sparklr.spark.multisums` (for CV in lockstep)."""
+
+    exact_auc_rows = AUC_BINS
+
+    def __init__(self, X, y, f, folds: int, v=None):
+        self.X = np.ascontiguousarray(X)
+        self.y = np.asarray(y, dtype=np.float64)
+        self.f = np.asarray(f, dtype=np.int8)
+        self.v = None if v is None else np.asarray(v, dtype=np.float64)
+        self.folds = folds
+        self.n_features = self.X.shape[1]
+        #: Passes made (sums, scores, multi-model), as BlockSet.evaluations.
+        self.evaluations = 0
+
+    def sums(self, w, b, *, hessian=False, class_weight=None, curvature=FISHER, fold=None):
+        self.evaluations += 1
+        v = self.v if fold is None else fold_weights(self.f, self.v, fold, exclude=True)
+        sums = block_sums(
+            self.X, self.y, w, b, v, hessian=hessian, class_weight=class_weight, curvature=curvature
+        )
+        if fold is not None:
+            sums.rows = int(np.count_nonzero(self.f != fold))
+        return sums
+
+    def score_summary(self, w, b, *, fold=None, held_out=True) -> ScoreSummary:
+        self.evaluations += 1
+        keep = np.ones(len(self.y), bool) if fold is None else fold_mask(self.f, fold, not held_out)
+        exact = len(self.y) <= self.exact_auc_rows
+        return score_summary(self.X[keep], self.y[keep], w, b, exact_auc=exact)
+
+    def multi_sums(self, W, B, folds, *, class_weight=None) -> MultiSums:
+        self.evaluations += 1
+        return multi_block_sums(
+            self.X, self.y, self.v, self.f, W, B, folds, class_weight=class_weight
+        )
+
+    def held_out_scores(self, W, B, folds) -> list[ScoreSummary]:
+        self.evaluations += 1
+        exact = len(self.y) <= self.exact_auc_rows
+        out = []
+        for j, k in enumerate(folds):
+            held = self.f == k
+            out.append(score_summary(self.X[held], self.y[held], W[:, j], B[j], exact_auc=exact))
+        return out

@@ -1,0 +1,168 @@
+"""K-fold cross-validation and the full-data path in one set of passes (NumPy only).
+
+The same results as :func:`sparklr.tuning.cv.cross_validate` (each fold's warm-started path
+scored on its held-out rows) and :func:`sparklr.tuning.path.fit_path` (the full data's path),
+but the K + 1 fits at each λ run in lockstep (:mod:`sparklr.tuning.lockstep`), so one pass
+evaluates all of them. Per λ_i, in decreasing order:
+
+1. the K fold models (J_k over f ≠ k) and the full-data model start from their optima at
+   λ_{i−1} (the first from θ⁰) and run to convergence together;
+2. the held-out metric M_{λ_i k} at fold k's optimum: "log_loss" = Σ_{f = k} L / rows comes
+   with the sums of the model's final evaluation (no pass); "auc" (or a final point that was
+   not the last evaluated, after "no_progress") takes one batched scoring pass for the folds
+   that need it (``source.held_out_scores``);
+3. the full-data optimum is the path's point at λ_i; the state so far (:class:`Progress`) goes
+   to ``on_lambda`` (the training job checkpoints it), and a run given that state continues at
+   λ_{i+1} with bit-identical results.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from sparklr.kernels.multi import ALL_ROWS
+from sparklr.objective import LogisticObjective
+from sparklr.optimizers import OptimizerState
+from sparklr.tuning.cv import CvResult, FoldedSource, choose, held_out_metric
+from sparklr.tuning.lockstep import Lockstep
+from sparklr.tuning.path import Fit, PathPoint
+
+
+@dataclass
+class Progress:
+    """The state at a λ boundary: λ values done, the K + 1 optima (folds, then the full
+    data), the metric per (λ, fold) so far (NaN after ``done``) and the full-data path."""
+
+    done: int
+    thetas: list[np.ndarray]
+    values: np.ndarray
+    points: list[PathPoint]
+
+    def to_json(self) -> dict:
+        return {
+            "done": self.done,
+            "thetas": [t.tolist() for t in self.thetas],
+            "values": [[None if np.isnan(x) else float(x) for x in row] for row in self.values],
+            "points": [_point_json(p) for p in self.points],
+        }
+
+    @classmethod
+    def from_json(cls, data: dict) -> Progress:
+        values = np.array(
+            [[np.nan if x is None else x for x in row] for row in data["values"]], dtype=float
+        )
+        points = [
+            PathPoint(**{**p, "theta": np.asarray(p["theta"], dtype=np.float64)})
+            for p in data["points"]
+        ]
+        thetas = [np.asarray(t, dtype=np.float64) for t in data["thetas"]]
+        return cls(int(data["done"]), thetas, values, points)
+
+
+def _point_json(p: PathPoint) -> dict:
+    return {
+        "reg_param": p.reg_param,
+        "loss": p.loss,
+        "grad_norm": p.grad_norm,
+        "iterations": p.iterations,
+        "evaluations": p.evaluations,
+        "stop_reason": p.stop_reason,
+        "theta": p.theta.tolist(),
+    }
+
+
+def path_point(reg_param: float, state: OptimizerState) -> PathPoint:
+    """The path's record of a converged fit at λ."""
+    last = state.history[-1]
+    evaluations = sum(r.evaluations for r in state.history)
+    return PathPoint(
+        reg_param,
+        last.loss,
+        last.grad_norm,
+        state.iteration,
+        evaluations,
+        state.stop_reason,
+        state.theta.copy(),
+    )
+
+
+def cross_validate_path(
+    objective: LogisticObjective,
+    source: FoldedSource,
+    reg_params: Sequence[float],
+    fit: Fit,
+    theta0: np.ndarray,
+    *,
+    metric: str = "log_loss",
+    rule: str = "min",
+    progress: Progress | None = None,
+    on_lambda: Callable[[Progress], None] | None = None,
+) -> tuple[CvResult, list[PathPoint], int]:
+    """(the CV result, the full-data path, the passes made) of the module docstring, from
+    ``progress`` when given. ``objective`` gives the feature map, mix, class weight and
+    intercept; ``source`` must have ``multi_sums`` and ``held_out_scores``."""
+    lambdas = np.array(sorted(reg_params, reverse=True), dtype=np.float64)
+    K = source.folds
+    lockstep = Lockstep(source, [*range(K), ALL_ROWS], objective.class_weight)
+    models = [
+        LogisticObjective(
+            lockstep.source_of(j),
+            objective.feature_map,
+            elastic_net=objective.elastic_net,
+            class_weight=objective.class_weight,
+            fit_intercept=objective.fit_intercept,
+        )
+        for j in range(K + 1)
+    ]
+    if progress is None:
+        theta = np.asarray(theta0, dtype=np.float64)
+        progress = Progress(
+            0, [theta.copy() for _ in models], np.full((len(lambdas), K), np.nan), []
+        )
+    passes = 0
+    for i in range(progress.done, len(lambdas)):
+        for model in models:
+            model.reg_param = float(lambdas[i])
+        jobs = [
+            _job(fit, model, theta) for model, theta in zip(models, progress.thetas, strict=True)
+        ]
+        states = lockstep.run(jobs)
+        thetas = [s.theta.copy() for s in states]
+        values = progress.values.copy()
+        values[i], scored = _held_out(objective, source, lockstep, thetas[:K], metric)
+        passes += scored
+        points = [*progress.points, path_point(float(lambdas[i]), states[K])]
+        progress = Progress(i + 1, thetas, values, points)
+        if on_lambda is not None:
+            on_lambda(progress)
+    passes += lockstep.passes
+    chosen = choose(lambdas, progress.values, metric, rule)
+    return CvResult(lambdas, progress.values, metric, rule, chosen), progress.points, passes
+
+
+def _job(fit: Fit, objective: LogisticObjective, theta: np.ndarray):
+    return lambda: fit(objective, OptimizerState(0, theta.copy()))
+
+
+def _held_out(objective, source, lockstep: Lockstep, thetas, metric: str) -> tuple[np.ndarray, int]:
+    """(M_k at fold k's optimum for every k, the scoring passes made: 0 or 1)."""
+    raw = [objective.feature_map.to_raw(theta) for theta in thetas]
+    values = np.full(len(thetas), np.nan)
+    need = []
+    for k, (w, b) in enumerate(raw):
+        held = lockstep.held_out(k, w, b) if metric == "log_loss" else None
+        if held is None:
+            need.append(k)
+        else:
+            loss, rows = held
+            values[k] = loss / rows if rows else np.nan
+    if not need:
+        return values, 0
+    W = np.column_stack([raw[k][0] for k in need])
+    B = np.array([raw[k][1] for k in need])
+    for k, summary in zip(need, source.held_out_scores(W, B, np.array(need)), strict=True):
+        values[k] = held_out_metric(summary, metric)
+    return values, 1

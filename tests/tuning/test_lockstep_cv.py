@@ -1,0 +1,118 @@
+"""CV and the full-data path in lockstep (sparklr.tuning.lockstep, lockstep_cv) against the
+sequential reference (cross_validate, fit_path: themselves checked against scikit-learn in
+test_cv.py / test_path.py), its passes, its failures and its resume at a λ boundary."""
+
+import json
+import threading
+
+import numpy as np
+import pytest
+from sparklr.in_memory import FoldedInMemorySource, InMemorySource
+from sparklr.objective import FeatureMap, LogisticObjective, log_odds_intercept
+from sparklr.optimizers import OptimizerOptions, StopRule, get
+from sparklr.tuning.cv import cross_validate
+from sparklr.tuning.folds import dense_row_digest, fold_ids
+from sparklr.tuning.lockstep import Lockstep
+from sparklr.tuning.lockstep_cv import Progress, cross_validate_path
+from sparklr.tuning.path import fit_path, null_theta
+
+from tests.conftest import make_logistic_data
+
+K = 3
+LAMBDAS = [0.1, 0.03, 0.01, 0.003, 0.001]
+
+
+def lbfgs(objective, state):
+    return get("lbfgs")(objective, state, options=OptimizerOptions(), stop=StopRule(500, 1e-9))
+
+
+@pytest.fixture(scope="module")
+def problem():
+    X, y, _, _ = make_logistic_data(1200, 4, seed=13, offset=0.5, scale=1.5)
+    v = np.random.default_rng(4).uniform(0.5, 2.0, len(y))
+    f = fold_ids(2, K, y, v, dense_row_digest(X))
+    moments = InMemorySource((X, y, v)).moments()
+    feature_map = FeatureMap.from_moments(moments, standardize=True)
+    theta0 = null_theta(4, log_odds_intercept(moments))
+    return X, y, v, f, feature_map, theta0
+
+
+def objective_of(problem, **kw):
+    X, y, v, f, feature_map, _ = problem
+    source = FoldedInMemorySource(X, y, f, K, v)
+    return LogisticObjective(source, feature_map, **kw), source
+
+
+@pytest.mark.parametrize("metric", ["log_loss", "auc"])
+def test_lockstep_equals_the_sequential_folds_and_path_in_a_fraction_of_the_passes(problem, metric):
+    theta0 = problem[-1]
+    objective, source = objective_of(problem, elastic_net=0.3)
+    result, points, passes = cross_validate_path(
+        objective, source, LAMBDAS, lbfgs, theta0, metric=metric
+    )
+    assert passes == source.evaluations
+    reference, ref_source = objective_of(problem, elastic_net=0.3)
+    ref = cross_validate(reference, ref_source, LAMBDAS, lbfgs, theta0, metric=metric)
+    ref_points = fit_path(reference, LAMBDAS, lbfgs, theta0)
+    np.testing.assert_allclose(result.values, ref.values, rtol=1e-8)
+    assert result.chosen == ref.chosen
+    for got, want in zip(points, ref_points, strict=True):
+        assert got.reg_param == want.reg_param
+        np.testing.assert_allclose(got.theta, want.theta, rtol=1e-6, atol=1e-8)
+    sequential = ref_source.evaluations
+    print(f"{metric}: lockstep {passes} passes, sequential {sequential}")
+    assert passes < sequential / 3
+
+
+def test_a_run_resumed_at_a_lambda_boundary_is_bit_identical(problem):
+    theta0 = problem[-1]
+    objective, source = objective_of(problem, class_weight=(0.8, 1.4))
+    whole, whole_points, _ = cross_validate_path(objective, source, LAMBDAS, lbfgs, theta0)
+
+    saved = []
+
+    def crash_after_two(progress):
+        saved.append(json.dumps(progress.to_json()))
+        if progress.done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        cross_validate_path(objective, source, LAMBDAS, lbfgs, theta0, on_lambda=crash_after_two)
+    progress = Progress.from_json(json.loads(saved[-1]))
+    assert progress.done == 2 and np.isnan(progress.values[2:]).all()
+    objective, source = objective_of(problem, class_weight=(0.8, 1.4))
+    resumed, points, _ = cross_validate_path(
+        objective, source, LAMBDAS, lbfgs, theta0, progress=progress
+    )
+    np.testing.assert_array_equal(resumed.values, whole.values)
+    assert [p.iterations for p in points] == [p.iterations for p in whole_points]
+    for got, want in zip(points, whole_points, strict=True):
+        np.testing.assert_array_equal(got.theta, want.theta)
+        assert (got.loss, got.evaluations) == (want.loss, want.evaluations)
+
+
+def test_a_failing_fit_is_raised_after_every_thread_is_joined(problem):
+    objective, source = objective_of(problem)
+    lockstep = Lockstep(source, [0, 1, -1])
+    before = threading.active_count()
+
+    def job(j):
+        model = LogisticObjective(lockstep.source_of(j), objective.feature_map)
+
+        def run():
+            theta = problem[-1].copy()
+            for step in range(5):
+                model.evaluate(theta)
+                if j == 1 and step == 2:
+                    raise RuntimeError("fold 1 failed")
+            return j
+
+        return run
+
+    with pytest.raises(RuntimeError, match="fold 1 failed"):
+        lockstep.run([job(j) for j in range(3)])
+    assert threading.active_count() == before
+    assert lockstep.passes == 1  # the same point again comes from the latest evaluation
+    assert lockstep.run([job(0), None, job(2)]) == [0, None, 2]
+    with pytest.raises(ValueError, match="no Hessian"):
+        lockstep.source_of(0).sums(np.zeros(4), 0.0, hessian=True)
