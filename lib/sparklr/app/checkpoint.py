@@ -2,7 +2,9 @@
 failures keep it for ``--resume``.
 
 ``<staging>/checkpoint.json`` holds ``{"fingerprints": {"config": ..., "data": ...},
-"state": OptimizerState.to_json()}``. The training job writes it every
+"state": OptimizerState.to_json()}``, and while a cross-validated path runs (``tune.folds``),
+``"path"``: its progress at the latest λ boundary (:func:`write_section`; a run stopped there
+has no "state" yet). The training job writes the state every
 ``train.checkpoint_every`` iterations and once at the end; ``--resume`` continues from it only
 when both fingerprints match the new run's: the config's (the data and train sections, minus
 the keys that only change reporting) and the data's (of the resident blocks). The staging
@@ -57,16 +59,13 @@ def initial_state(
 ) -> OptimizerState:
     """The checkpointed state when resuming, else θ⁰ = (w⁰, 0) with
     w⁰ ~ init_scale · N(0, 1) seeded by ``train.seed``."""
-    if resume:
-        return read_checkpoint(staging, fingerprints)
-    return seeded_state(config.train, n_features)
+    state = read_checkpoint(staging, fingerprints) if resume else None
+    return seeded_state(config.train, n_features) if state is None else state
 
 
-def read_checkpoint(staging: Path, fingerprints: dict) -> OptimizerState:
-    """The state in ``staging``'s checkpoint, ready to continue (``stop_reason`` cleared).
-
-    Raises ConfigError, naming the checkpoint, when it cannot be read or when its config or
-    data fingerprint differs from ``fingerprints``."""
+def _read_checked(staging: Path, fingerprints: dict) -> dict:
+    """The checkpoint's JSON; ConfigError, naming it, when it cannot be read or when its
+    config or data fingerprint differs from ``fingerprints``."""
     path = staging / CHECKPOINT
     try:
         data = json.loads(path.read_text())
@@ -78,16 +77,49 @@ def read_checkpoint(staging: Path, fingerprints: dict) -> OptimizerState:
                 f"--resume: the {key} differs from the checkpointed run's ({path}); "
                 "start a fresh run instead"
             )
+    return data
+
+
+def read_checkpoint(staging: Path, fingerprints: dict) -> OptimizerState | None:
+    """The state in ``staging``'s checkpoint, ready to continue (``stop_reason`` cleared);
+    None when the run stopped before its fit (only a "path" section). Raises ConfigError as
+    :func:`_read_checked`."""
+    data = _read_checked(staging, fingerprints)
+    if "state" not in data:
+        return None
     state = OptimizerState.from_json(data["state"])
     state.stop_reason = None
-    log.info("resuming at iteration %d from %s", state.iteration, path)
+    log.info("resuming at iteration %d from %s", state.iteration, staging / CHECKPOINT)
     return state
 
 
 def write_checkpoint(staging: Path, state: OptimizerState, fingerprints: dict) -> None:
-    write_json_atomic(
-        staging / CHECKPOINT, {"fingerprints": fingerprints, "state": state.to_json()}
-    )
+    """Write the optimizer state (keeping the checkpoint's "path" section)."""
+    _write(staging, fingerprints, state=state.to_json())
+
+
+def write_section(staging: Path, key: str, value: dict, fingerprints: dict) -> None:
+    """Write section ``key`` (e.g. "path") of the checkpoint, keeping its other sections."""
+    _write(staging, fingerprints, **{key: value})
+
+
+def read_section(staging: Path, key: str, fingerprints: dict) -> dict | None:
+    """Section ``key`` of the checkpoint (None when absent); ConfigError as
+    :func:`_read_checked`."""
+    return _read_checked(staging, fingerprints).get(key)
+
+
+def _write(staging: Path, fingerprints: dict, **sections) -> None:
+    path = staging / CHECKPOINT
+    kept = {}
+    if path.is_file():
+        try:
+            old = json.loads(path.read_text())
+        except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+            old = {}
+        if old.get("fingerprints") == fingerprints:
+            kept = {k: v for k, v in old.items() if k != "fingerprints"}
+    write_json_atomic(path, {"fingerprints": fingerprints, **kept, **sections})
 
 
 @contextlib.contextmanager

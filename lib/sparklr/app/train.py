@@ -28,7 +28,7 @@ from sparklr.app.fit import (
 )
 from sparklr.app.measure import measure_inference, measure_metrics
 from sparklr.app.model_dir import write_model_dir
-from sparklr.app.tune import Selection, write_cv, write_path
+from sparklr.app.tune import Selection, write_tuning
 from sparklr.config import Config, load_config
 from sparklr.encoding import CategoricalRules
 from sparklr.inference import InferenceResult
@@ -153,8 +153,11 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
             spark = build_session(s.master, s.app_name, s.log_level, s.conf)
             loaded = _load(spark, config)
             problem = make_problem(loaded.blocks, loaded.frames.names, config.train)
-            points = write_path(config, problem, loaded.frames.names, staging)  # [tune] (issue 14)
-            selection = write_cv(config, problem, loaded.blocks, staging, points)  # λ̂ by CV
+            prints = checkpoint.fingerprints(config, loaded.blocks.fingerprint())
+            names = loaded.frames.names
+            selection = write_tuning(  # [tune] (issue 14): the path, and λ̂ by CV
+                config, problem, loaded.blocks, names, staging, resume=resume, fingerprints=prints
+            )
             fit = _fit(config, loaded, problem, staging, resume, selection)
             frames = loaded.frames
             model = fitted_model(
@@ -316,9 +319,10 @@ def _fit(
 def _start_state(config, loaded, problem, staging, prints, resume, selection) -> OptimizerState:
     """θ⁰ (with b⁰ = the log-odds when train.init says so, train.init_model's θ, or CV's
     ``selection``), or the checkpointed state."""
-    state = checkpoint.initial_state(config, loaded.blocks.n_features, staging, prints, resume)
-    if resume:
-        return state
+    resumed = checkpoint.read_checkpoint(staging, prints) if resume else None
+    if resumed is not None:
+        return resumed
+    state = checkpoint.initial_state(config, loaded.blocks.n_features, staging, prints, False)
     if config.train.init_model:  # warm start (issue 14)
         state.theta = initial_theta(
             config.train.init_model, loaded.frames.names, problem.objective.feature_map

@@ -14,10 +14,17 @@ staging directory:
   (skipped with a warning without matplotlib, the ``plot`` extra).
 
 Without ``tune.folds`` the run's model is still the fit at ``train.reg_param``. With
-``tune.folds = K``, :func:`write_cv` then cross-validates the same λ values on the folds fixed
-in the blocks (:mod:`sparklr.tuning.cv`), writes ``cv.json``/``cv.csv``/``cv.png``
-(:mod:`sparklr.app.cv_files`) and makes the run's model the refit on all rows at the chosen
-λ, started from the path's optimum there.
+``tune.folds = K`` the same λ values are cross-validated on the folds fixed in the blocks,
+``cv.json``/``cv.csv``/``cv.png`` written (:mod:`sparklr.app.cv_files`) and the run's model
+is the refit on all rows at the chosen λ, started from the path's optimum there. Two ways
+(:func:`write_tuning` picks):
+
+* lockstep (every optimizer but newton): the K fold fits and the full-data path's fit run
+  together at each λ, every pass serving all of them (:mod:`sparklr.tuning.lockstep_cv`);
+  checkpointed at each λ boundary (the checkpoint's "path" section), so ``--resume``
+  continues mid-path with the same results;
+* sequential (newton, which needs ∇²J per fold): :func:`write_path`, then :func:`write_cv`,
+  fold after fold (:mod:`sparklr.tuning.cv`); not checkpointed.
 """
 
 from __future__ import annotations
@@ -31,17 +38,21 @@ from pathlib import Path
 
 import numpy as np
 
+from sparklr.app import checkpoint
 from sparklr.app.fit import Problem, run_optimizer
 from sparklr.config import Config
 from sparklr.objective import LogisticObjective, log_odds_intercept
 from sparklr.optimizers import OptimizerState
 from sparklr.output import write_json_atomic
-from sparklr.tuning.cv import cross_validate
+from sparklr.tuning.cv import CvResult, cross_validate
+from sparklr.tuning.lockstep_cv import Progress, cross_validate_path
 from sparklr.tuning.path import PathPoint, fit_path, geometric_path, lambda_max, null_theta
 
 log = logging.getLogger("sparklr.train")
 
 PATH_JSON, PATH_CSV, PATH_PNG = "path.json", "path.csv", "path.png"
+#: The checkpoint's section holding the lockstep path's progress at its latest λ boundary.
+PATH_SECTION = "path"
 
 
 def write_path(
@@ -49,21 +60,89 @@ def write_path(
 ) -> list[PathPoint]:
     """Fit and write the path of the module docstring; [] when [tune] asks for none.
     ``problem`` is the training job's objective step (objective, moments, class weight)."""
-    u = config.tune
-    if not (u.path or u.reg_params):
+    if not (config.tune.path or config.tune.reg_params):
         return []
     objective = problem.objective
+    b0, top, lambdas = _lambdas(config, problem)
+    points = fit_path(objective, lambdas, _fitter(config, problem), null_theta(len(names), b0))
+    _write_files(staging, objective, names, top, points)
+    return points
+
+
+def _lambdas(config: Config, problem: Problem) -> tuple[float, float, list[float]]:
+    """(b̃⁰, λ_max, the path's λ values): one pass for λ_max."""
+    u = config.tune
     b0 = (
         log_odds_intercept(problem.moments, problem.class_weight)
         if config.train.fit_intercept
         else 0.0
     )
-    top = lambda_max(objective, b0)
-    lambdas = geometric_path(top, u.path, u.path_ratio) if u.path else u.reg_params
+    top = lambda_max(problem.objective, b0)
+    lambdas = list(geometric_path(top, u.path, u.path_ratio)) if u.path else list(u.reg_params)
     log.info("path: %d values of λ from %.6g (λ_max = %.6g)", len(lambdas), max(lambdas), top)
-    points = fit_path(objective, lambdas, _fitter(config, problem), null_theta(len(names), b0))
+    return b0, top, lambdas
+
+
+def write_tuning(
+    config: Config,
+    problem: Problem,
+    blocks,
+    names: list[str],
+    staging: Path,
+    *,
+    resume: bool = False,
+    fingerprints: dict | None = None,
+) -> Selection | None:
+    """The [tune] step (module docstring): the path's files, and with tune.folds the CV's
+    files and ``problem`` set to the refit at λ̂ (whose :class:`Selection` it returns)."""
+    u = config.tune
+    if not (u.path or u.reg_params):
+        return None
+    if not u.folds or config.train.optimizer == "newton":
+        if u.folds:
+            log.info("cv: newton needs ∇²J per fold: the folds run one after another")
+        return write_cv(
+            config, problem, blocks, staging, write_path(config, problem, names, staging)
+        )
+    objective = problem.objective
+    b0, top, lambdas = _lambdas(config, problem)
+    saved = checkpoint.read_section(staging, PATH_SECTION, fingerprints) if resume else None
+    if saved is not None and saved["tune"] != config.fingerprint("tune"):
+        saved = None  # another [tune]: start the path afresh
+    prior = saved["cost"] if saved else {"passes": 0, "seconds": 0.0}
+    passes, t0 = blocks.evaluations, time.perf_counter()
+
+    def cost() -> dict:
+        return {
+            "passes": prior["passes"] + blocks.evaluations - passes,
+            "seconds": prior["seconds"] + time.perf_counter() - t0,
+        }
+
+    def on_lambda(progress: Progress) -> None:
+        section = {
+            "tune": config.fingerprint("tune"),
+            "cost": cost(),
+            "progress": progress.to_json(),
+        }
+        checkpoint.write_section(staging, PATH_SECTION, section, fingerprints)
+
+    if saved:
+        log.info(
+            "path: resuming after %d of %d values of λ", saved["progress"]["done"], len(lambdas)
+        )
+    result, points, _ = cross_validate_path(
+        objective,
+        blocks,
+        lambdas,
+        _fitter(config, problem),
+        null_theta(len(names), b0),
+        metric=u.metric,
+        rule=u.rule,
+        progress=Progress.from_json(saved["progress"]) if saved else None,
+        on_lambda=on_lambda if fingerprints is not None else None,
+    )
     _write_files(staging, objective, names, top, points)
-    return points
+    return _select(config, problem, staging, result, points, {**cost(), "mode": "lockstep"})
 
 
 @dataclass(frozen=True)
@@ -85,7 +164,6 @@ def write_cv(
     u = config.tune
     if not u.folds:
         return None
-    from sparklr.app.cv_files import write_cv_files
 
     objective = problem.objective
     b0 = (
@@ -104,6 +182,22 @@ def write_cv(
         rule=u.rule,
     )
     cost = {"passes": blocks.evaluations - passes, "seconds": time.perf_counter() - t0}
+    return _select(config, problem, staging, result, points, {**cost, "mode": "sequential"})
+
+
+def _select(
+    config: Config,
+    problem: Problem,
+    staging: Path,
+    result: CvResult,
+    points: list[PathPoint],
+    cost: dict,
+) -> Selection:
+    """Write the CV files and set ``problem`` to the refit at λ̂ (see :func:`write_cv`)."""
+    from sparklr.app.cv_files import write_cv_files
+
+    u = config.tune
+    objective = problem.objective
     summary = write_cv_files(staging, config, result, cost)
     chosen = points[result.chosen]
     assert chosen.reg_param == result.chosen_reg_param  # both in decreasing λ
@@ -112,10 +206,11 @@ def write_cv(
         problem.learning_rate = 1.0 / objective.lipschitz(problem.moments)
     selection = Selection(chosen.reg_param, chosen.theta.copy(), summary)
     log.info(
-        "cv: %d folds, %s by %s: λ = %.6g (%d passes, %.1fs)",
+        "cv: %d folds, %s by %s, %s: λ = %.6g (%d passes, %.1fs)",
         u.folds,
         u.metric,
         u.rule,
+        cost["mode"],
         chosen.reg_param,
         cost["passes"],
         cost["seconds"],
