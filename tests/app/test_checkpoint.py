@@ -102,3 +102,21 @@ def test_a_resume_with_another_filter_is_refused():
     assert fingerprint("data.filter=ds = '2026-12-02'") != base
     assert fingerprint("data.filter=ds = '2026-12-01'", "data.options.mergeSchema=true") != base
     assert fingerprint("data.filter=ds = '2026-12-01'", "data.validation_filter=x") != base
+
+
+def test_the_path_section_and_the_state_keep_each_other_and_a_path_only_checkpoint_starts_fresh(
+    tmp_path,
+):
+    config = load_config(None, BASE)
+    prints = checkpoint.fingerprints(config, "data-1")
+    checkpoint.write_section(tmp_path, "path", {"done": 2}, prints)
+    assert checkpoint.read_checkpoint(tmp_path, prints) is None  # stopped before its fit
+    fresh = checkpoint.initial_state(config, 3, tmp_path, prints, resume=True)
+    assert fresh.iteration == 0
+    checkpoint.write_checkpoint(tmp_path, _state(), prints)
+    assert checkpoint.read_section(tmp_path, "path", prints) == {"done": 2}
+    checkpoint.write_section(tmp_path, "path", {"done": 3}, prints)
+    assert checkpoint.read_checkpoint(tmp_path, prints).iteration == 3
+    other = checkpoint.fingerprints(config, "data-2")
+    with pytest.raises(ConfigError, match="data differs"):
+        checkpoint.read_section(tmp_path, "path", other)
