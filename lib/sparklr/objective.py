@@ -224,7 +224,11 @@ class LogisticObjective:
     @property
     def l2(self) -> float:
         """Coefficient of ½‖w̃‖² in J."""
-        return self.reg_param * (1.0 - self.elastic_net)
+        return self.l2_of(self.reg_param)
+
+    def l2_of(self, reg_param: float) -> float:
+        """The L2 coefficient λ(1 − ρ) at λ = ``reg_param``, this objective's mix ρ."""
+        return float(reg_param) * (1.0 - self.elastic_net)
 
     @property
     def l1(self) -> float:

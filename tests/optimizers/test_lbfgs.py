@@ -1,7 +1,9 @@
+import itertools
+
 import numpy as np
 import pytest
 from sparklr.optimizers import OptimizerOptions, OptimizerState, StopRule, get
-from sparklr.optimizers.lbfgs import two_loop
+from sparklr.optimizers.lbfgs import shift_pairs, two_loop
 
 from tests.conftest import make_logistic_data
 from tests.optimizers.helpers import breast_cancer, make_objective
@@ -85,3 +87,26 @@ def test_l1_strong_enough_zeroes_every_coefficient():
     assert state.stop_reason == "converged"
     assert np.all(state.theta[:-1] == 0.0)
     assert state.theta[-1] == pytest.approx(b_star, rel=1e-8)
+
+
+def test_shifted_pairs_are_the_gradient_differences_at_the_new_lambda():
+    X, y = breast_cancer(slice(0, 6))
+    objective, _ = make_objective(X, y, standardize=True)
+    rng = np.random.default_rng(1)
+    thetas = [rng.normal(scale=0.3, size=7) for _ in range(3)]
+
+    def pairs_at(reg_param):
+        objective.reg_param = reg_param
+        grads = [objective.evaluate(t).grad for t in thetas]
+        return [b - a for a, b in itertools.pairwise(grads)]
+
+    S = [b - a for a, b in itertools.pairwise(thetas)]
+    objective.elastic_net = 0.4
+    old, new = pairs_at(0.05), pairs_at(0.02)
+    shifted = shift_pairs({"s": S, "y": old}, objective.l2_of(0.02) - objective.l2_of(0.05))
+    for got, want in zip(shifted["y"], new, strict=True):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    assert shift_pairs({}, -1.0) == {}
+    # a pair whose curvature the shift removes (sᵀy ≤ 0) is dropped
+    s = np.array([1.0, 0.0, 0.0])
+    assert shift_pairs({"s": [s], "y": [0.5 * s]}, -0.5) == {}

@@ -42,6 +42,15 @@ def _optimizer(make_method) -> Optimizer:
 REGISTRY: dict[str, Optimizer] = {name: _optimizer(make) for name, make in METHODS.items()}
 
 
+def warm_start(state: OptimizerState, l2_change: float) -> OptimizerState:
+    """The start for J at another λ from ``state``, the optimum at this one: its θ and the
+    part of its memory still valid there — L-BFGS's (s, y) pairs, shifted to the new L2
+    coefficient (:func:`~sparklr.optimizers.lbfgs.shift_pairs`), which spares the quasi-Newton
+    method re-learning the curvature of the loss at every λ. A momentum or a step size
+    belongs to its λ and is dropped."""
+    return OptimizerState(0, state.theta.copy(), memory=lbfgs.shift_pairs(state.memory, l2_change))
+
+
 def get(name: str) -> Optimizer:
     """The optimizer called ``name`` (one of :data:`REGISTRY`)."""
     try:
@@ -64,4 +73,5 @@ __all__ = [
     "get",
     "gradient_descent",
     "separation_detected",
+    "warm_start",
 ]

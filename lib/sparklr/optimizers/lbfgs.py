@@ -146,6 +146,24 @@ def _backtrack_orthant(objective, current: Evaluation, pg: np.ndarray, d: np.nda
     return None
 
 
+def shift_pairs(memory: dict, l2_change: float) -> dict:
+    """The pairs of ``memory`` as they are for J at another λ (the regularization path).
+
+    f = the logistic loss + ½ l2 ‖w̃‖², so when l2 becomes l2 + Δ each pair's gradient
+    difference becomes, exactly, y_i + Δ [s_i,w̃; 0] (the intercept is not penalized), while
+    s_i stays. A pair that loses sᵀy > 0 (Δ < 0: λ decreasing) is dropped. Only the pairs
+    are carried: {} when ``memory`` holds none.
+    """
+    pairs = []
+    for s, y in zip(memory.get("s", []), memory.get("y", []), strict=True):
+        s = np.asarray(s, dtype=np.float64)
+        shifted = np.array(y, dtype=np.float64)
+        shifted[:-1] += l2_change * s[:-1]
+        if float(s @ shifted) > 1e-12 * float(np.linalg.norm(s) * np.linalg.norm(shifted)):
+            pairs.append((s, shifted))
+    return {"s": [s for s, _ in pairs], "y": [y for _, y in pairs]} if pairs else {}
+
+
 def method(objective: LogisticObjective, options: OptimizerOptions) -> Method:
     """The registry's step for ``train.optimizer = lbfgs`` (see :mod:`sparklr.optimizers`)."""
     return LbfgsStep(objective, options.lbfgs_memory)

@@ -6,7 +6,8 @@ but the K + 1 fits at each λ run in lockstep (:mod:`sparklr.tuning.lockstep`), 
 evaluates all of them. Per λ_i, in decreasing order:
 
 1. the K fold models (J_k over f ≠ k) and the full-data model start from their optima at
-   λ_{i−1} (the first from θ⁰) and run to convergence together;
+   λ_{i−1} (the first from θ⁰), each with its carried optimizer memory
+   (:func:`sparklr.tuning.path.next_start`), and run to convergence together;
 2. the held-out metric M_{λ_i k} at fold k's optimum: "log_loss" = Σ_{f = k} L / rows comes
    with the sums of the model's final evaluation (no pass); "auc" (or a final point that was
    not the last evaluated, after "no_progress") takes one batched scoring pass for the folds
@@ -28,23 +29,24 @@ from sparklr.objective import LogisticObjective
 from sparklr.optimizers import OptimizerState
 from sparklr.tuning.cv import CvResult, FoldedSource, choose, held_out_metric
 from sparklr.tuning.lockstep import Lockstep
-from sparklr.tuning.path import Fit, PathPoint
+from sparklr.tuning.path import Fit, PathPoint, next_start
 
 
 @dataclass
 class Progress:
     """The state at a λ boundary: λ values done, the K + 1 optima (folds, then the full
-    data), the metric per (λ, fold) so far (NaN after ``done``) and the full-data path."""
+    data) with their optimizer memory, the metric per (λ, fold) so far (NaN after ``done``)
+    and the full-data path."""
 
     done: int
-    thetas: list[np.ndarray]
+    states: list[OptimizerState]
     values: np.ndarray
     points: list[PathPoint]
 
     def to_json(self) -> dict:
         return {
             "done": self.done,
-            "thetas": [t.tolist() for t in self.thetas],
+            "states": [_start_json(state) for state in self.states],
             "values": [[None if np.isnan(x) else float(x) for x in row] for row in self.values],
             "points": [_point_json(p) for p in self.points],
         }
@@ -58,8 +60,13 @@ class Progress:
             PathPoint(**{**p, "theta": np.asarray(p["theta"], dtype=np.float64)})
             for p in data["points"]
         ]
-        thetas = [np.asarray(t, dtype=np.float64) for t in data["thetas"]]
-        return cls(int(data["done"]), thetas, values, points)
+        states = [OptimizerState.from_json(state) for state in data["states"]]
+        return cls(int(data["done"]), states, values, points)
+
+
+def _start_json(state: OptimizerState) -> dict:
+    """θ and memory: what the next λ starts from (the fit's history is in the path)."""
+    return OptimizerState(0, state.theta, memory=state.memory).to_json()
 
 
 def _point_json(p: PathPoint) -> dict:
@@ -120,14 +127,19 @@ def cross_validate_path(
     if progress is None:
         theta = np.asarray(theta0, dtype=np.float64)
         progress = Progress(
-            0, [theta.copy() for _ in models], np.full((len(lambdas), K), np.nan), []
+            0,
+            [OptimizerState(0, theta.copy()) for _ in models],
+            np.full((len(lambdas), K), np.nan),
+            [],
         )
     passes = 0
     for i in range(progress.done, len(lambdas)):
+        l2 = objective.l2_of(lambdas[i - 1]) if i else None
         for model in models:
             model.reg_param = float(lambdas[i])
         jobs = [
-            _job(fit, model, theta) for model, theta in zip(models, progress.thetas, strict=True)
+            _job(fit, model, next_start(state, l2, model.l2))
+            for model, state in zip(models, progress.states, strict=True)
         ]
         states = lockstep.run(jobs)
         thetas = [s.theta.copy() for s in states]
@@ -135,7 +147,7 @@ def cross_validate_path(
         values[i], scored = _held_out(objective, source, lockstep, thetas[:K], metric)
         passes += scored
         points = [*progress.points, path_point(float(lambdas[i]), states[K])]
-        progress = Progress(i + 1, thetas, values, points)
+        progress = Progress(i + 1, states, values, points)
         if on_lambda is not None:
             on_lambda(progress)
     passes += lockstep.passes
@@ -143,8 +155,8 @@ def cross_validate_path(
     return CvResult(lambdas, progress.values, metric, rule, chosen), progress.points, passes
 
 
-def _job(fit: Fit, objective: LogisticObjective, theta: np.ndarray):
-    return lambda: fit(objective, OptimizerState(0, theta.copy()))
+def _job(fit: Fit, objective: LogisticObjective, start: OptimizerState):
+    return lambda: fit(objective, start)
 
 
 def _held_out(objective, source, lockstep: Lockstep, thetas, metric: str) -> tuple[np.ndarray, int]:
