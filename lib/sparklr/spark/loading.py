@@ -274,12 +274,12 @@ def to_blocks(frame: DataFrame, partitions: int, blocks: int) -> DataFrame:
     """``frame`` in ``blocks`` partitions. An explicit ``data.partitions`` repartitions (one
     shuffle); the default only merges partitions (``coalesce``, no shuffle) when the reader made
     more than ``blocks``, and keeps fewer as they are (a shuffle costs more than the idle cores
-    save on data that fit in so few partitions)."""
+    save on data that fit in so few partitions): ``coalesce`` never adds partitions, so it is
+    applied without asking Spark for the count first (that plans the whole scan on the driver,
+    a second time, before the build plans it again)."""
     if partitions:
         return frame.repartition(partitions)
-    if frame.rdd.getNumPartitions() > blocks:
-        return frame.coalesce(blocks)
-    return frame
+    return frame.coalesce(blocks)
 
 
 def split_validation(frame: DataFrame, fraction: float, seed: int) -> tuple[DataFrame, DataFrame]:
