@@ -159,7 +159,9 @@ def compare_make_run(trees: dict[str, Path], repeats: int, work: Path) -> None:
     runs: dict[str, list[TrainRun]] = {name: [] for name in trees}
     for _ in range(repeats):
         for name, tree in trees.items():
-            runs[name].append(run_train(tree, [], work / f"make-run-{name}"))
+            run = run_train(tree, [], work / f"make-run-{name}")
+            runs[name].append(run)
+            print(f"  {name}: {run.wall:.1f}s", flush=True)
     print(f"make run (conf/train.toml), {repeats} run(s) per tree, alternating")
     print(f"{'tree':<10}{'median':>8}{'load':>7}{'train':>7}{'iter':>6}{'final J':>15}   walls")
     for name, tree_runs in runs.items():
