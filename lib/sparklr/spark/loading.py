@@ -122,6 +122,11 @@ def load_frames(
     ``validation_fraction`` split, a filter, or a reader option pyarrow does not honour
     (:func:`~sparklr.spark.sources.pyarrow_reason`) always goes through Spark.
 
+    Synthetic rows (no validation data, no categorical column, ``reader`` not "spark"): no
+    DataFrame at all; ``synthetic`` holds the :class:`~sparklr.spark.synthetic.SyntheticPlan`
+    from which the build tasks generate their rows, in ``partitions`` blocks (or
+    :func:`default_block_count`) of contiguous row ranges.
+
     ``categorical``: the categorical columns and the rules of their encoding; every column's
     role is resolved (:mod:`sparklr.spark.columns`) and logged, and the levels are found in
     one pass (:mod:`sparklr.spark.levels`).
