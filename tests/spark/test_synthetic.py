@@ -3,9 +3,19 @@ the same rows, and the rows follow the truth written beside them."""
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
+import pyarrow as pa
 import pytest
-from sparklr.spark.synthetic import SyntheticTruth, feature_names, synthetic_frame
+from sparklr.kernels import sigmoid
+from sparklr.spark.synthetic import (
+    SyntheticSpec,
+    SyntheticTruth,
+    feature_names,
+    plan_synthetic_blocks,
+    synthetic_frame,
+)
 
 
 def test_feature_names_are_zero_padded_to_sort_in_order():
@@ -47,3 +57,92 @@ def test_same_arguments_give_the_same_rows_and_the_rows_follow_the_truth(spark):
     p = 1 / (1 + np.exp(-(X @ truth.coefficients + truth.intercept)))
     assert abs(y.mean() - p.mean()) < 4 * np.sqrt(p.mean() * (1 - p.mean()) / 6000)
     assert p[y == 1].mean() > p[y == 0].mean() + 0.1  # y depends on x as the truth says
+
+
+def _reference_rows(spark, rows: int, n_features: int, partitions: int, seed: int) -> np.ndarray:
+    """The first generator, kept verbatim as the reference: ``spark.range`` + ``mapInArrow``,
+    each Arrow batch of ids (Spark's default 10,000 records) seeded by (seed, first id, rows)."""
+    truth = SyntheticTruth.from_seed(n_features, seed)
+    names = feature_names(n_features)
+    schema = ", ".join(["id long", *(f"{n} double" for n in names), "label long"])
+
+    def generate(batches):
+        for batch in batches:
+            ids = batch.column(0).to_numpy()
+            k = len(ids)
+            if k == 0:
+                continue
+            rng = np.random.default_rng([seed, int(ids[0]), k])
+            u = rng.standard_normal((k, n_features))
+            z = u @ truth.standardized_coefficients + truth.standardized_intercept
+            y = (rng.random(k) < sigmoid(z)).astype(np.int64)
+            X = truth.offsets + truth.scales * u
+            columns = [pa.array(ids), *(pa.array(X[:, j]) for j in range(n_features))]
+            yield pa.RecordBatch.from_arrays([*columns, pa.array(y)], names=["id", *names, "label"])
+
+    frame = spark.range(0, rows, numPartitions=partitions).mapInArrow(generate, schema)
+    return _rows(frame)
+
+
+#: Partitions of 22,500 and 22,501 rows: RNG batches of 10,000, 10,000 and 2,500 / 2,501.
+REFERENCE = (45_001, 3, 2, 11)
+
+
+@pytest.fixture(scope="module")
+def reference(spark) -> np.ndarray:
+    return _reference_rows(spark, *REFERENCE)
+
+
+def test_the_frame_has_the_reference_rows_and_partitions(spark, reference):
+    frame, _ = synthetic_frame(spark, *REFERENCE)
+    assert frame.rdd.getNumPartitions() == 2
+    np.testing.assert_array_equal(_rows(frame), reference)
+    first = frame.rdd.mapPartitions(lambda rows: [min((r.id for r in rows), default=-1)])
+    assert first.collect() == [0, 22_500]  # partition i holds rows [i·M/S, (i+1)·M/S)
+
+
+@pytest.mark.parametrize("blocks", [1, 3, 7])
+def test_plan_batches_are_the_reference_rows_cut_into_contiguous_blocks(reference, blocks):
+    plan = plan_synthetic_blocks(SyntheticSpec(*REFERENCE), ["label", "x0", "x1", "x2"], blocks)
+    assert plan.partitions == blocks and plan.rows == 45_001
+    assert plan.blocks[0][0] == 0 and plan.blocks[-1][1] == 45_001
+    assert all(a[1] == b[0] for a, b in itertools.pairwise(plan.blocks))
+    got = np.vstack(
+        [
+            np.column_stack([b.column(c).to_numpy() for c in plan.columns])
+            for start, stop in plan.blocks
+            for b in plan.batches(start, stop)
+        ]
+    )
+    assert got.dtype == np.float64
+    np.testing.assert_array_equal(got, reference[:, [4, 1, 2, 3]])
+
+
+def test_the_training_load_builds_the_reference_blocks_without_a_dataframe(spark, reference):
+    from sparklr.spark.blockset import BlockSet
+    from sparklr.spark.loading import load_frames
+
+    frames = load_frames(
+        spark, fmt="synthetic", label="label", features=[], synthetic=REFERENCE, partitions=3
+    )
+    assert frames.train is None and frames.parquet is None
+    assert frames.names == ["x0", "x1", "x2"] and frames.roles["id"].startswith("ignored")
+    blocks = BlockSet(spark, None, "label", frames.names, synthetic=frames.synthetic).build()
+    try:
+        parts = [blocks.read_block(p) for p in range(blocks.partitions)]
+    finally:
+        blocks.unpersist()
+    assert [len(y) for _, y in parts] == [15_000, 15_000, 15_001]
+    np.testing.assert_array_equal(np.vstack([X for X, _ in parts]), reference[:, 1:4])
+    np.testing.assert_array_equal(np.concatenate([y for _, y in parts]), reference[:, 4])
+
+
+def test_a_validation_split_or_the_spark_reader_goes_through_the_frame(spark):
+    from sparklr.spark.loading import load_frames
+
+    common = dict(fmt="synthetic", label="label", features=["x1"], synthetic=(500, 3, 2, 1))
+    split = load_frames(spark, **common, validation_fraction=0.2)
+    through_spark = load_frames(spark, **common, reader="spark")
+    for frames in (split, through_spark):
+        assert frames.synthetic is None and frames.train.columns == ["label", "x1"]
+    assert split.validation is not None

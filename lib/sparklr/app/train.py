@@ -260,6 +260,7 @@ def _load(spark, config: Config) -> _Loaded:
         drop_invalid=d.drop_invalid,
         weight=d.weight,
         parquet=frames.parquet,
+        synthetic=frames.synthetic,
         design=frames.design,
         block_type=frames.block_type,
         aggregation_depth=config.train.aggregation_depth,

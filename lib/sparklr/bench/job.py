@@ -9,6 +9,11 @@ in this process. With ``--compare-with DIR`` the same runs are made with the che
 (e.g. a worktree of an earlier commit), alternating with this one, so before and after come
 from one run on one machine.
 
+``--make-run``: instead, the default job as ``make run`` runs it (``conf/train.toml``, no
+``--set`` but the output path), ``--repeats`` times per tree, alternating: wall seconds of each
+run, their median, and the job's own load and training seconds (the rest is Python and JVM
+start, metrics, publishing and stop). ``sparklr/bench/stamped_train.py`` gives a run's phases.
+
 The data: ``--rows`` × ``--features`` doubles with 0/1 labels, written with pyarrow into
 ``--files`` Parquet files (as a table produced by a Spark job would be), once per work dir.
 """
@@ -42,6 +47,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--master", default="local[2]")
     p.add_argument("--repeats", type=int, default=1, help="pairs of runs (medians)")
     p.add_argument("--compare-with", default="", help="another checkout to run the same way")
+    p.add_argument("--make-run", action="store_true", help="time the default job instead")
     p.add_argument("--workdir", default="out/benchmark-job")
     p.add_argument("--set", action="append", default=[], help="extra train.py --set KEY=VALUE")
     return p.parse_args(argv)
@@ -148,14 +154,41 @@ def numpy_step_seconds(data: Path) -> float:
     return median(timed(step, repeats=15, warmup=3))
 
 
+def compare_make_run(trees: dict[str, Path], repeats: int, work: Path) -> None:
+    """Print the wall seconds of ``repeats`` default runs of each tree (alternating)."""
+    runs: dict[str, list[TrainRun]] = {name: [] for name in trees}
+    for _ in range(repeats):
+        for name, tree in trees.items():
+            run = run_train(tree, [], work / f"make-run-{name}")
+            runs[name].append(run)
+            print(f"  {name}: {run.wall:.1f}s", flush=True)
+    print(f"make run (conf/train.toml), {repeats} run(s) per tree, alternating")
+    print(f"{'tree':<10}{'median':>8}{'load':>7}{'train':>7}{'iter':>6}{'final J':>15}   walls")
+    for name, tree_runs in runs.items():
+        last = tree_runs[-1]
+        walls = " ".join(f"{r.wall:.1f}" for r in tree_runs)
+        print(
+            f"{name:<10}{median([r.wall for r in tree_runs]):>7.1f}s"
+            f"{median([r.load_seconds for r in tree_runs]):>6.1f}s"
+            f"{median([r.train_seconds for r in tree_runs]):>6.1f}s{last.iterations:>6}"
+            f"{last.history[-1]['loss']:>15.10f}   {walls}"
+        )
+    if len(runs) == 2:
+        this, other = (median([r.wall for r in v]) for v in runs.values())
+        print(f"this / compare: {this / other:.2f}")
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     work = Path(args.workdir).resolve()
-    data = work / f"data-{args.rows}x{args.features}-{args.files}files.parquet"
-    write_data(data, args.rows, args.features, args.files)
     trees = {"this": ROOT} | (
         {"compare": Path(args.compare_with).resolve()} if args.compare_with else {}
     )
+    if args.make_run:
+        compare_make_run(trees, args.repeats, work)
+        return 0
+    data = work / f"data-{args.rows}x{args.features}-{args.files}files.parquet"
+    write_data(data, args.rows, args.features, args.files)
     runs: dict[str, dict[int, list[dict]]] = {k: {args.short: [], args.long: []} for k in trees}
     for _ in range(args.repeats):
         for name, tree in trees.items():  # alternate the trees, so load drifts hit both

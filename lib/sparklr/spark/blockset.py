@@ -56,6 +56,7 @@ from sparklr.spark.build import (
     BuildSpec,
     build_from_arrow,
     build_from_parquet,
+    build_from_synthetic,
 )
 from sparklr.spark.dense import DenseBlock
 from sparklr.spark.iteration import (
@@ -69,6 +70,7 @@ from sparklr.spark.iteration import (
     shipped_weights,
 )
 from sparklr.spark.parquet import ParquetPlan
+from sparklr.spark.synthetic import SyntheticPlan
 from sparklr.spark.treereduce import Received, reduce_pass
 from sparklr.spark.usage import FileUsage, WorkerUsage
 from sparklr.stats import FeatureMoments, merge_all
@@ -98,7 +100,7 @@ class BlockSet:
     def __init__(
         self,
         spark: SparkSession,
-        frame: DataFrame,
+        frame: DataFrame | None,
         label: str,
         feature_names: list[str],
         *,
@@ -106,6 +108,7 @@ class BlockSet:
         drop_invalid: bool = False,
         weight: str = "",
         parquet: ParquetPlan | None = None,
+        synthetic: SyntheticPlan | None = None,
         fit: bool = True,
         design: Design | None = None,
         block_type: BlockType | None = None,
@@ -119,6 +122,8 @@ class BlockSet:
         #: When given, blocks are read from these Parquet files with pyarrow in the executors
         #: (``frame`` is then only the schema's witness); see :mod:`sparklr.spark.parquet`.
         self.parquet = parquet
+        #: When given, each build task generates its block's rows (``frame`` may be None).
+        self.synthetic = synthetic
         self.weight = weight
         self.frame = frame
         self.label = label
@@ -172,6 +177,11 @@ class BlockSet:
             rdd = self.spark.sparkContext.parallelize(
                 list(enumerate(plan.blocks)), plan.partitions
             ).mapPartitions(lambda items: build_from_parquet(items, spec, columns))
+        elif self.synthetic is not None:
+            synthetic = self.synthetic
+            rdd = self.spark.sparkContext.parallelize(
+                list(enumerate(synthetic.blocks)), synthetic.partitions
+            ).mapPartitions(lambda items: build_from_synthetic(items, spec, synthetic))
         else:
             rdd = self.frame.mapInArrow(
                 lambda batches: build_from_arrow(batches, spec), META_SPARK_SCHEMA

@@ -4,7 +4,9 @@ Each build task gets its partition as Arrow record batches [label, features..., 
 (the features: n_x double columns, or one Spark ML vector column):
 decoded by pyarrow from the Parquet files themselves when there is a
 :class:`~sparklr.spark.parquet.ParquetPlan` (:func:`build_from_parquet`: the fast path, the
-JVM never touches the data), otherwise from Spark's scan of the DataFrame through
+JVM never touches the data), generated in the task for a
+:class:`~sparklr.spark.synthetic.SyntheticPlan` (:func:`build_from_synthetic`), otherwise
+from Spark's scan of the DataFrame through
 ``mapInArrow`` (:func:`build_from_arrow`). On its executor the task (:func:`build_block`)
 
 * encodes the categorical columns when the spec has a :class:`~sparklr.encoding.Design`
@@ -28,6 +30,7 @@ import time
 from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field, fields, replace
 from functools import cached_property
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pyarrow as pa
@@ -39,6 +42,9 @@ from sparklr.encoding import Design
 from sparklr.spark.blockfiles import BlockWriter
 from sparklr.spark.blocktype import BlockType, FeatureError, Features
 from sparklr.stats import MAX_GRAM_FEATURES, FeatureMoments
+
+if TYPE_CHECKING:
+    from sparklr.spark.synthetic import SyntheticPlan
 
 #: What the build tasks spend their time on (seconds per block, see BlockMeta.seconds).
 BUILD_PHASES = ("receive", "copy", "check_and_stats", "write")
@@ -196,6 +202,15 @@ def build_from_parquet(
         # Give the decode buffers back: a long-lived worker should hold nothing but mappings.
         pa.default_memory_pool().release_unused()
         yield meta.to_row()
+
+
+def build_from_synthetic(
+    items: Iterator[tuple[int, tuple[int, int]]], spec: BuildSpec, plan: SyntheticPlan
+) -> Iterator[Row]:
+    """Task body of the synthetic path: (partition, (start, stop)) → block files + one meta
+    row; the task generates rows [start, stop) itself (:mod:`sparklr.spark.synthetic`)."""
+    for pid, (start, stop) in items:
+        yield build_block(pid, plan.batches(start, stop), stop - start, spec).to_row()
 
 
 class _TimedBatches:
