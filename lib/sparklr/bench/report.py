@@ -23,11 +23,13 @@ TARGETS: dict[str, float] = {
 
 @dataclass(frozen=True)
 class Ratio:
-    """numerator / denominator; ``reason`` says why ``value`` is None."""
+    """numerator / denominator; ``reason`` says why ``value`` is None. The target is the
+    largest value that meets it, or the smallest when ``at_least``."""
 
     value: float | None
     reason: str
     target: float | None
+    at_least: bool = False
 
     @property
     def verdict(self) -> str:
@@ -36,20 +38,26 @@ class Ratio:
             return self.reason
         if self.target is None:
             return ""
-        return "met" if self.value <= self.target else "MISSED"
+        met = self.value >= self.target if self.at_least else self.value <= self.target
+        return "met" if met else "MISSED"
 
 
 def ratio(
-    num: float | None, den: float | None, why_num: str, why_den: str, target: float | None
+    num: float | None,
+    den: float | None,
+    why_num: str,
+    why_den: str,
+    target: float | None,
+    at_least: bool = False,
 ) -> Ratio:
     """num / den, either of which may be missing (None) for the reason given."""
     if num is None:
-        return Ratio(None, why_num, target)
+        return Ratio(None, why_num, target, at_least)
     if den is None:
-        return Ratio(None, why_den, target)
+        return Ratio(None, why_den, target, at_least)
     if den <= 0:
-        return Ratio(None, "denominator is zero", target)
-    return Ratio(num / den, "", target)
+        return Ratio(None, "denominator is zero", target, at_least)
+    return Ratio(num / den, "", target, at_least)
 
 
 def ratios(r: BenchResult) -> dict[str, Ratio]:
