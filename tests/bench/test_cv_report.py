@@ -100,5 +100,5 @@ def test_table_has_every_figure_ratio_and_the_lambda_agreement():
 def test_json_has_the_figures_the_ratios_and_the_agreement():
     js = to_json(_result(chosen_ml=1.0))
     assert js["cv"]["cv_passes"] == 300 and js["mllib"]["wall"] == pytest.approx(620.0)
-    assert js["ratios"]["mllib_over_cv"]["at_least"] is True
+    assert js["targets"] == {"cv_over_single_fit": "<= 3", "mllib_over_cv": ">= 10"}
     assert js["chosen_lambda"] == {"grid_steps": -1, "verdict": "within one grid step"}

@@ -23,13 +23,11 @@ TARGETS: dict[str, float] = {
 
 @dataclass(frozen=True)
 class Ratio:
-    """numerator / denominator; ``reason`` says why ``value`` is None. The target is the
-    largest value that meets it, or the smallest when ``at_least``."""
+    """numerator / denominator; ``reason`` says why ``value`` is None."""
 
     value: float | None
     reason: str
     target: float | None
-    at_least: bool = False
 
     @property
     def verdict(self) -> str:
@@ -38,26 +36,20 @@ class Ratio:
             return self.reason
         if self.target is None:
             return ""
-        met = self.value >= self.target if self.at_least else self.value <= self.target
-        return "met" if met else "MISSED"
+        return "met" if self.value <= self.target else "MISSED"
 
 
 def ratio(
-    num: float | None,
-    den: float | None,
-    why_num: str,
-    why_den: str,
-    target: float | None,
-    at_least: bool = False,
+    num: float | None, den: float | None, why_num: str, why_den: str, target: float | None
 ) -> Ratio:
     """num / den, either of which may be missing (None) for the reason given."""
     if num is None:
-        return Ratio(None, why_num, target, at_least)
+        return Ratio(None, why_num, target)
     if den is None:
-        return Ratio(None, why_den, target, at_least)
+        return Ratio(None, why_den, target)
     if den <= 0:
-        return Ratio(None, "denominator is zero", target, at_least)
-    return Ratio(num / den, "", target, at_least)
+        return Ratio(None, "denominator is zero", target)
+    return Ratio(num / den, "", target)
 
 
 def ratios(r: BenchResult) -> dict[str, Ratio]:
