@@ -47,6 +47,9 @@ def test_figures_come_from_the_jobs_output_files(tmp_path):
     assert (got.path_passes, got.cv_passes, got.cv_seconds) == (10, 40, 9.5)
     assert got.reg_params == [1.0, 0.1] and got.chosen_reg_param == 0.1
     assert (got.wall, got.refit_iterations) == (30.0, 2)
+    nested = {"reg_param": 0.1, "mean": 0.5, "cost": {"passes": 8, "seconds": 2.0}}
+    (tmp_path / "cv.json").write_text(json.dumps(nested))
+    assert read_cv_outputs(run, tmp_path).cv_passes == 8
     single = read_single_fit(run, 0.1)
     assert (single.passes, single.iterations, single.stop_reason) == (4, 2, "converged")
     w, b = path_point(tmp_path, 0.1)

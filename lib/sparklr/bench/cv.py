@@ -140,12 +140,13 @@ def read_cv_outputs(run: TrainRun, out: Path) -> SparklrCv:
     """(b)'s figures from its process and the files it published (cv.json, path.json)."""
     cv = json.loads((out / "cv.json").read_text())
     path = json.loads((out / "path.json").read_text())["points"]
+    cost = cv.get("cost", cv)  # the CV's cost: top-level passes/seconds, or a "cost" object
     return SparklrCv(
         wall=run.wall,
         load_seconds=run.load_seconds,
         path_passes=sum(p["evaluations"] for p in path),
-        cv_passes=cv["passes"],
-        cv_seconds=cv["seconds"],
+        cv_passes=cost["passes"],
+        cv_seconds=cost["seconds"],
         refit_iterations=run.iterations,
         reg_params=[p["reg_param"] for p in path],
         chosen_reg_param=cv["reg_param"],
@@ -174,7 +175,8 @@ def _evaluator(metric: str):
 
 
 def mllib_cross_validate(spark, data: str, grid: list[float], args: argparse.Namespace):
-    """(c) of the module docstring: (figures without the coefficient check, best model)."""
+    """(c) of the module docstring on ``grid`` (decreasing λ): the :class:`MllibCv` fields
+    but the coefficient check, and the best model (refitted on all rows at its λ̂)."""
     from pyspark.ml.classification import LogisticRegression
     from pyspark.ml.feature import VectorAssembler
     from pyspark.ml.tuning import CrossValidator, ParamGridBuilder

@@ -111,7 +111,7 @@ def grid_index(grid: list[float], value: float) -> int:
     """The index of ``value`` in ``grid`` (to 1e-9 relative: the values went through JSON);
     a ValueError when it is not on the grid."""
     for i, lam in enumerate(grid):
-        if math.isclose(lam, value, rel_tol=1e-9, abs_tol=0.0) or lam == value:
+        if math.isclose(lam, value, rel_tol=1e-9):
             return i
     raise ValueError(f"λ = {value!r} is not on the grid {grid}")
 
