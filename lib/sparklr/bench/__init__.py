@@ -49,5 +49,7 @@ is ``jobs/benchmark_job.py`` (whole ``train.py`` runs); :mod:`~sparklr.bench.spa
 ``jobs/benchmark_sparse.py`` (with :mod:`~sparklr.bench.sparse_data`,
 :mod:`~sparklr.bench.sparse_baselines`, :mod:`~sparklr.bench.sparse_report`);
 :mod:`~sparklr.bench.scaling` is ``jobs/benchmark_scaling.py`` (with
-:mod:`~sparklr.bench.scaling_model`).
+:mod:`~sparklr.bench.scaling_model`); :mod:`~sparklr.bench.cv` is ``jobs/benchmark_cv.py``
+(K-fold CV over a λ path vs one fit and MLlib's CrossValidator, with
+:mod:`~sparklr.bench.cv_report`).
 """
