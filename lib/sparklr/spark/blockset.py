@@ -21,8 +21,10 @@ driver rebuilds every block from the source once, then repeats the pass. Either 
 block's bytes are the same, so the result is too.
 
 Instrumentation (public, for benchmarks and diagnostics): :meth:`add_listener`,
-:attr:`last_reports`, :attr:`last_received`, :meth:`file_usage`, :meth:`worker_usage`,
-:meth:`cached_meta_bytes`, :meth:`read_block`, :meth:`locations`.
+:attr:`last_reports`, :attr:`last_received`, and the probes of
+:class:`~sparklr.spark.inspection.Inspection` (file and worker usage, cached bytes, reading a
+block back, locations, the empty job). What the build must find is checked in
+:mod:`sparklr.spark.block_checks`.
 """
 
 from __future__ import annotations
@@ -48,8 +50,9 @@ from sparklr.kernels import (
     add_scores,
 )
 from sparklr.kernels.tree import fan_in
-from sparklr.spark import blockfiles, multisums, usage
-from sparklr.spark.blocktype import BlockType, array_names
+from sparklr.spark import blockfiles, multisums
+from sparklr.spark.block_checks import check_blocks
+from sparklr.spark.blocktype import BlockType
 from sparklr.spark.build import (
     META_SPARK_SCHEMA,
     BlockMeta,
@@ -59,6 +62,7 @@ from sparklr.spark.build import (
     build_from_synthetic,
 )
 from sparklr.spark.dense import DenseBlock
+from sparklr.spark.inspection import Inspection
 from sparklr.spark.iteration import (
     GramParams,
     ScoreParams,
@@ -72,7 +76,6 @@ from sparklr.spark.iteration import (
 from sparklr.spark.parquet import ParquetPlan
 from sparklr.spark.synthetic import SyntheticPlan
 from sparklr.spark.treereduce import Received, reduce_pass
-from sparklr.spark.usage import FileUsage, WorkerUsage
 from sparklr.stats import FeatureMoments, merge_all
 
 log = logging.getLogger(__name__)
@@ -88,7 +91,7 @@ TREE_MIN_BYTES = 128 << 20
 BROADCAST_MIN_FEATURES = 100_000
 
 
-class BlockSet:
+class BlockSet(Inspection):
     """The resident blocks of one dataset, and the :class:`SumsSource` over them.
 
     ``frame`` has the columns [label, *feature_names], all double, followed by the sample
@@ -197,55 +200,8 @@ class BlockSet:
             self.unpersist()
             raise DataError(f"bad feature vector at {bad_features[0][1]}")
         self.metas = sorted(metas, key=lambda m: m.partition)
-        self._check()
+        check_blocks(self)
         return self
-
-    def _check(self) -> None:
-        nonfinite = sum(m.nonfinite for m in self.metas)
-        if nonfinite and not self.drop_invalid:
-            example = next(m.nonfinite_example for m in self.metas if m.nonfinite)
-            raise DataError(
-                f"{nonfinite} row(s) have NaN, ±Inf or null in the label or features "
-                f"(e.g. {example}); fix the data or set data.drop_invalid = true to drop them"
-            )
-        bad = sum(m.bad_labels for m in self.metas)
-        if bad:
-            example = next(m.bad_label_example for m in self.metas if m.bad_labels)
-            hint = ""
-            if example == repr(-1.0):
-                hint = (
-                    "; labels −1/+1 (the LIBSVM convention) must be mapped to 0/1 first, "
-                    "e.g. rewrite the file with label (y + 1) / 2"
-                )
-            raise DataError(
-                f"label column {self.label!r} has {bad} value(s) outside {{0, 1}} "
-                f"(e.g. {example}){hint}"
-            )
-        bad_weights = sum(m.bad_weights for m in self.metas)
-        if bad_weights:
-            example = next(m.bad_weight_example for m in self.metas if m.bad_weights)
-            raise DataError(
-                f"weight column {self.weight!r} has {bad_weights} negative value(s) "
-                f"(e.g. {example}); sample weights must be finite and ≥ 0"
-            )
-        if self.rows == 0:
-            raise DataError(
-                "the dataset has 0 rows" + (" after dropping invalid rows" if self.dropped else "")
-            )
-        if self.fit:
-            self._check_fit()
-
-    def _check_fit(self) -> None:
-        """What fitting needs beyond valid rows: weight to fit, and both classes."""
-        if self.weight and not self.moments.total_weight > 0:
-            raise DataError(f"weight column {self.weight!r} sums to 0: there is nothing to fit")
-        positives = self.moments.positives
-        if positives in (0, self.moments.total_weight):
-            only = 1 if positives else 0
-            raise DataError(
-                f"label column {self.label!r} has only one class ({only}) in {self.rows} rows: "
-                "the maximum-likelihood optimum does not exist (J → 0 as |b| → ∞)"
-            )
 
     # ----------------------------------------------------------------- facts
     @property
@@ -424,68 +380,6 @@ class BlockSet:
         :class:`TaskReport`\\ s, one per block, in partition order (as :attr:`last_reports`)."""
         self._listeners.append(listener)
 
-    def empty_pass(self) -> None:
-        """One Spark job of a pass's shape doing nothing: a task per block on the cached metas
-        (the same placement as :meth:`sums`), each returning an empty list."""
-        self._built().mapPartitions(_nothing).collect()
-
-    def file_usage(self) -> list[FileUsage]:
-        """Bytes of block files on disk per executor local directory (one Spark job)."""
-        return usage.by_local_dir(self._built().mapPartitions(usage.probe_files).collect())
-
-    def worker_usage(self, probes: int = 4) -> list[WorkerUsage]:
-        """The memory of the Python workers serving the blocks, one entry per worker pid.
-        ``probes`` Spark jobs, one task per block each: any idle worker may take any task."""
-        seen: dict[int, WorkerUsage] = {}
-        for _ in range(probes):
-            for worker in self._built().mapPartitions(usage.probe_worker).collect():
-                seen[worker.pid] = worker
-        return [seen[pid] for pid in sorted(seen)]
-
-    def cached_meta_bytes(self) -> int:
-        """Bytes (memory + disk) the JVM's block managers hold for the cached meta RDD."""
-        rdd_id = self._built().id()
-        infos = self.spark.sparkContext._jsc.sc().getRDDStorageInfo()
-        return sum(int(i.memSize()) + int(i.diskSize()) for i in infos if i.id() == rdd_id)
-
-    def read_block(self, partition: int) -> tuple[np.ndarray, np.ndarray]:
-        """Copies of block ``partition``'s (X, y) on the driver, read from its files: the
-        driver must see the executor's local directory (local mode)."""
-        meta = self.metas[partition]
-        if meta.rows == 0:
-            raise ValueError(f"block {partition} holds no rows")
-        try:
-            names = array_names(self.block_type, False, meta.absent)
-            arrays = blockfiles.read_block(meta.path, names)
-        except FileNotFoundError as exc:
-            raise FileNotFoundError(
-                f"block {partition} is not on this machine ({exc.filename}); "
-                "read_block needs the driver on the executor's host (local mode)"
-            ) from exc
-        return self.block_type.features(arrays), arrays["y"]
-
-    def read_folds(self, partition: int) -> np.ndarray:
-        """A copy of block ``partition``'s fold ids f on the driver (local mode, as
-        :meth:`read_block`)."""
-        meta = self.metas[partition]
-        return blockfiles.read_block(meta.path, ("f",))["f"]
-
-    def locations(self) -> dict[str, int]:
-        """Where the blocks were built: "host:local dir" → number of non-empty blocks. Every
-        executor has its own local dir, so the number of keys is the number of executors that
-        hold data (1 in local mode)."""
-        counts: dict[str, int] = {}
-        for meta in self.metas:
-            if meta.rows:
-                key = blockfiles.location(meta.host, meta.path)
-                counts[key] = counts.get(key, 0) + 1
-        return dict(sorted(counts.items()))
-
-    def _built(self):
-        if self._meta_rdd is None:
-            raise RuntimeError("the blocks are not built (call build() first)")
-        return self._meta_rdd
-
     # ----------------------------------------------------------------- cleanup
     def unpersist(self) -> None:
         """Delete the block files on the executors and drop the cached metas."""
@@ -501,12 +395,6 @@ class BlockSet:
 def _add_gram(a: tuple, b: tuple) -> tuple:
     """Two blocks' (Σ v z x, Σ v z, Σ v) added."""
     return a[0] + b[0], a[1] + b[1], a[2] + b[2]
-
-
-def _nothing(rows) -> list:
-    for _ in rows:  # consume the input, so the Python worker is reused (as a pass's tasks do)
-        pass
-    return []
 
 
 def _delete_blocks(rows) -> list[int]:
