@@ -78,3 +78,12 @@ def is_read_failure(exc: BaseException) -> bool:
     """True when a Spark/Py4J exception says an input file could not be read or parsed."""
     text = str(exc)
     return any(marker in text for marker in READ_FAILURE_MARKERS)
+
+
+def task_data_error(exc: BaseException) -> DataError | None:
+    """The :class:`DataError` that sparklr code raised in a Spark task, recovered from the text
+    of the exception that failed the job on the driver (the Python worker's traceback ends
+    with ``sparklr.errors.DataError: <message>``); None when the job failed otherwise."""
+    marker = re.escape(f"{DataError.__module__}.{DataError.__qualname__}: ")
+    found = re.search(f"^{marker}(.+)$", str(exc), re.MULTILINE)
+    return DataError(found.group(1).strip()) if found else None

@@ -177,3 +177,27 @@ def test_a_libsvm_model_scores_libsvm_and_vector_column_input_alike(spark, tmp_p
     want = 1 / (1 + np.exp(-(X @ model.coefficients + model.intercept)))
     np.testing.assert_allclose(np.sort(p_svm), np.sort(want), rtol=1e-12)
     np.testing.assert_allclose(np.sort(p_vec), np.sort(want), rtol=1e-12)
+
+
+def test_a_vector_of_the_wrong_size_is_a_data_error_naming_column_and_row(spark, tmp_path):
+    """Row 3 of the one partition holds 2 entries for a 3-feature model: exit 3, nothing
+    written (the column carries no declared size, so the rows themselves are checked)."""
+    from pyspark.ml.linalg import Vectors
+    from sparklr.errors import DataError
+    from sparklr.model import Model
+    from sparklr.output import staging_path
+
+    rows = [(1.0, Vectors.dense([1.0, 0.0, 2.0]))] * 3 + [(0.0, Vectors.dense([1.0, 2.0]))]
+    rows += [(0.0, Vectors.sparse(3, [1], [4.0]))]
+    data = tmp_path / "vectors.parquet"
+    spark.createDataFrame(rows, ["label", "features"]).coalesce(1).write.parquet(str(data))
+    config = {"data": {"features_col": "features"}}
+    model = Model(["f0", "f1", "f2"], np.array([0.5, -1.0, 2.0]), 0.1, metadata={"config": config})
+    out = tmp_path / "scored"
+    with pytest.raises(DataError) as info:
+        predict(model, Source("parquet", str(data)), out)
+    assert str(info.value) == (
+        f"input {data}: vector column 'features', partition 0 row 3: vector size 2, but n_x = 3"
+    )
+    assert info.value.exit_code == 3
+    assert not out.exists() and not staging_path(out).exists()

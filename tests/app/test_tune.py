@@ -26,10 +26,10 @@ def dataset(tmp_path_factory):
     return path, X, y
 
 
-def test_the_path_on_resident_blocks_equals_scikit_learn_at_every_lambda(spark, dataset, tmp_path):
-    path, X, y = dataset
-    out = tmp_path / "m"
-    config = load_config(
+def tune_config(path, out, *tune_keys: str):
+    """The [tune] tests' config: unstandardized lbfgs to tol 1e-10 on 3 partitions, plus
+    ``tune_keys``."""
+    return load_config(
         None,
         [
             f"data.path={path}",
@@ -40,11 +40,15 @@ def test_the_path_on_resident_blocks_equals_scikit_learn_at_every_lambda(spark, 
             "train.optimizer=lbfgs",
             "train.standardize=false",
             "train.tol=1e-10",
-            "train.reg_param=0.01",
-            "tune.path=3",
-            "tune.path_ratio=1e-2",
+            *tune_keys,
         ],
     )
+
+
+def test_the_path_on_resident_blocks_equals_scikit_learn_at_every_lambda(spark, dataset, tmp_path):
+    path, X, y = dataset
+    out = tmp_path / "m"
+    config = tune_config(path, out, "train.reg_param=0.01", "tune.path=3", "tune.path_ratio=1e-2")
     result = train(config)
     doc = json.loads((out / "path.json").read_text())
     lambdas = [p["reg_param"] for p in doc["points"]]
@@ -87,22 +91,7 @@ def test_cross_validation_scores_each_fold_like_scikit_learn_and_publishes_the_r
 
     path, X, y = dataset
     out = tmp_path / "m"
-    config = load_config(
-        None,
-        [
-            f"data.path={path}",
-            "data.label=y",
-            "data.partitions=3",
-            f"output.path={out}",
-            "output.spark_ml=false",
-            "train.optimizer=lbfgs",
-            "train.standardize=false",
-            "train.tol=1e-10",
-            "tune.reg_params=[0.05, 0.005]",
-            "tune.folds=3",
-            "tune.seed=9",
-        ],
-    )
+    config = tune_config(path, out, "tune.reg_params=[0.05, 0.005]", "tune.folds=3", "tune.seed=9")
     result = train(config)
     doc = json.loads((out / "cv.json").read_text())
     assert (doc["folds"], doc["metric"], doc["rule"]) == (3, "log_loss", "min")

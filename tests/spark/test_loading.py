@@ -69,3 +69,25 @@ def test_default_partitioning_keeps_fewer_partitions_without_a_shuffle(spark):
     one = spark.range(0, 10, numPartitions=1)
     assert to_blocks(one, 0, 2).rdd.getNumPartitions() == 1
     assert to_blocks(one, 3, 2).rdd.getNumPartitions() == 3
+
+
+def test_design_frame_casts_the_numeric_columns_and_keeps_the_categorical_raw_by_any_name(spark):
+    """Names with a dot, a space and a backtick select the right columns; the weight too."""
+    from sparklr.encoding import Design
+    from sparklr.spark.loading import design_frame
+
+    raw = spark.createDataFrame([(1, 2, "u", 3, 0.5, 9)], ["y", "a.b", "c d", "e`f", "w", "unused"])
+    design = Design(("a.b", "c d", "e`f"), {"c d": None})
+    frame = design_frame(raw, "y", design, weight="w")
+    assert frame.columns == ["y", "a.b", "c d", "e`f", "w"]
+    types = dict(frame.dtypes)
+    assert types == {
+        "y": "double",
+        "a.b": "double",
+        "c d": "string",
+        "e`f": "double",
+        "w": "double",
+    }
+    assert tuple(frame.first()) == (1.0, 2.0, "u", 3.0, 0.5)
+    with pytest.raises(DataError, match="column"):
+        design_frame(raw, "y", Design(("a.b", "zz")))

@@ -23,12 +23,14 @@ import argparse
 import json
 import logging
 import math
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from sparklr.app.common import parse_command_line, run_job, spark_session, staged_directory
 from sparklr.config_data import check_source
-from sparklr.errors import ConfigError, DataError
+from sparklr.errors import ConfigError, DataError, task_data_error
 from sparklr.model import Model
 from sparklr.output import check_output_target, write_json_atomic
 
@@ -151,7 +153,8 @@ def predict(
             _log_unseen(unseen_levels(frame, design))
         features, w, b = _scoring_inputs(frame, vector, model)
         scored = score_frame(features, *w, b, threshold, design)
-        scored.drop(MARGIN).write.parquet(str(staging))
+        with _data_errors_of_tasks(source.name):
+            scored.drop(MARGIN).write.parquet(str(staging))
         metrics = None
         if model.label in frame.columns:
             # The written rows without the scores: cheaper to read back than the input (CSV).
@@ -161,6 +164,20 @@ def predict(
             write_json_atomic(staging / "_metrics.json", metrics)
             log.info("metrics: %s", json.dumps(metrics))
         return metrics
+
+
+@contextmanager
+def _data_errors_of_tasks(data: str) -> Iterator[None]:
+    """A DataError raised in a Spark task (a bad feature vector of the input ``data``: see
+    :func:`sparklr.spark.scoring.vector_margins`) as a DataError on the driver: exit 3, and the
+    staging directory is discarded."""
+    try:
+        yield
+    except Exception as exc:
+        found = task_data_error(exc)
+        if found is None:
+            raise
+        raise DataError(f"input {data}: {found}") from None
 
 
 def _log_unseen(counts: dict[str, dict]) -> None:

@@ -233,9 +233,14 @@ def vector_margins(
     """``frame`` with the margin z = wᵀx + b of its Spark ML vector ``column`` appended as the
     double column ``name`` (``mapInArrow``: each batch's non-zeros decoded by
     :func:`sparklr.spark.vectors.decode`, z = Σ w_j x_j per row by a bincount; a sparse row is
-    never densified). z is NaN where x holds a NaN or ±Inf; a vector of another size than
-    len(w) fails the task (the caller checks the column's declared size first). Score it
-    with ``score_frame(..., [name], [1.0], 0.0)``."""
+    never densified). z is NaN where x holds a NaN or ±Inf. A vector :func:`decode` refuses
+    (another size than len(w), a null, a bad index) fails the task with a
+    :class:`~sparklr.errors.DataError` naming the column, the partition and the row in it,
+    which the driver recovers with :func:`sparklr.errors.task_data_error` (the caller checks
+    the column's declared size first). Score it with ``score_frame(..., [name], [1.0], 0.0)``."""
+    from pyspark import TaskContext
+
+    from sparklr.spark.blocktype import FeatureError
     from sparklr.spark.vectors import decode
 
     w = np.asarray(coefficients, dtype=np.float64)
@@ -244,8 +249,14 @@ def vector_margins(
     schema = T.StructType([*frame.schema.fields, T.StructField(name, T.DoubleType(), True)])
 
     def margins(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+        first_row = 0  # of the batch, in the partition
         for batch in batches:
-            entries = decode(batch.column(index), len(w))
+            try:
+                entries = decode(batch.column(index), len(w), first_row)
+            except FeatureError as exc:
+                partition = TaskContext.get().partitionId()
+                raise DataError(f"vector column {column!r}, partition {partition} {exc}") from None
+            first_row += batch.num_rows
             terms = w[entries.columns] * entries.values
             z = np.bincount(entries.row_of, weights=terms, minlength=batch.num_rows) + b
             yield pa.RecordBatch.from_arrays(
