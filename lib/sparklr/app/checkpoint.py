@@ -85,8 +85,12 @@ def read_checkpoint(staging: Path, fingerprints: dict) -> OptimizerState:
 
 
 def write_checkpoint(staging: Path, state: OptimizerState, fingerprints: dict) -> None:
+    """The checkpoint of ``state``, as compact JSON: it holds the whole history, so its cost
+    grows with the iteration (see :func:`~sparklr.output.write_json_atomic`)."""
     write_json_atomic(
-        staging / CHECKPOINT, {"fingerprints": fingerprints, "state": state.to_json()}
+        staging / CHECKPOINT,
+        {"fingerprints": fingerprints, "state": state.to_json()},
+        compact=True,
     )
 
 
