@@ -17,8 +17,9 @@ collection that walks every object the worker holds: ~50,000 (pyspark, NumPy, sp
 modules) to ~80,000 (pyarrow and pandas, imported by a build task), 10-40 ms on a quiet core and
 over 100 ms on a loaded one. It runs after the result is sent, so a lone job does not see it,
 but the next iteration's task, submitted a few ms later, waits for it: measured in the training
-job's session (make run's 200,000 × 10), back-to-back passes took 307 ms against 145 ms with a
-pause between them, and 96-135 ms once the collection was made cheap (load ≈ 40 on 2 cores).
+job's session (make run's 200,000 × 10, load ≈ 25-45 on 2 cores), back-to-back passes took
+234-307 ms, 92-150 ms with a pause before each, and 100-166 ms once the collection was cheap
+(docs/performance.md).
 :class:`Collector` keeps it cheap: after each task it collects the objects that are not
 frozen, then freezes the survivors (``gc.freeze``: moved to a generation that collections skip),
 so pyspark's collection that follows, and the next task's, walk only what a task created. A
