@@ -103,7 +103,7 @@ def split_empty(sc, runs: list[dict]) -> dict[str, list[float]]:
 
 
 def build_blocks(spark):
-    from sparklr.spark.blocks import BlockSet
+    from sparklr.spark.blockset import BlockSet
 
     rng = np.random.default_rng(0)
     X = rng.standard_normal((1000, 10))

@@ -134,6 +134,18 @@ def test_uncreatable_staging(tmp_path):
         open_staging(tmp_path.parent / "/proc/sparklr-no/model", resume=False)
 
 
+def test_write_json_atomic_compact_is_one_line_that_reads_back(tmp_path):
+    path = tmp_path / "x.json"
+    data = {"state": {"history": [{"loss": 0.5, "k": 1}] * 3, "theta": [0.1, -2.0]}}
+    write_json_atomic(path, data, compact=True)
+    text = path.read_text()
+    assert text.count("\n") == 1 and json.loads(text) == data
+    with pytest.raises(ValueError):
+        write_json_atomic(path, {"a": float("nan")}, compact=True)
+    assert json.loads(path.read_text()) == data
+    assert [p.name for p in tmp_path.iterdir()] == ["x.json"]
+
+
 def test_write_json_atomic_refuses_nan_and_leaves_no_temp(tmp_path):
     path = tmp_path / "x.json"
     write_json_atomic(path, {"a": 1})

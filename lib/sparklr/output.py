@@ -39,16 +39,19 @@ PUBLISHED = ".sparklr-output"
 LONG_LIST = 1000
 
 
-def write_json_atomic(path: Path, data: Any) -> None:
+def write_json_atomic(path: Path, data: Any, *, compact: bool = False) -> None:
     """Write ``data`` as JSON to ``path`` via a temporary file and a rename, indented by 2;
     lists of more than :data:`LONG_LIST` numbers or strings (a wide model's coefficients and
     names, lbfgs's memory in a checkpoint) go on one line each, by json's C encoder: the
     indenting encoder is pure Python (4.5 s and a line per number for a million coefficients;
-    2.3 s and one line this way, on the loaded test machine)."""
+    2.3 s and one line this way, on the loaded test machine). ``compact``: all of it on one
+    line by the C encoder, for files only programs read (a checkpoint of a 2,000-iteration
+    history: 12 ms instead of 200-400 ms, loaded machine)."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         with open(tmp, "w") as fh:
-            for chunk in _json_chunks(data):
+            chunks = [json.dumps(data, allow_nan=False)] if compact else _json_chunks(data)
+            for chunk in chunks:
                 fh.write(chunk)
             fh.write("\n")
             fh.flush()

@@ -3,6 +3,7 @@ resume refuses, and a write/read round trip."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 
 import numpy as np
@@ -56,7 +57,10 @@ def test_round_trip_gives_the_state_back_ready_to_continue(tmp_path):
     assert back.history == state.history
     np.testing.assert_array_equal(back.memory["s"][0], state.memory["s"][0])
     assert back.stop_reason is None  # cleared, so that the optimizer continues
-    saved = json.loads((tmp_path / checkpoint.CHECKPOINT).read_text())
+    text = (tmp_path / checkpoint.CHECKPOINT).read_text()
+    assert text.count("\n") == 1, "compact: one line (its cost grows with the history)"
+    saved = json.loads(text)
+    assert saved["state"]["history"] == [dataclasses.asdict(r) for r in state.history]
     assert saved["fingerprints"] == {
         "config": checkpoint.config_fingerprint(config),
         "data": "data-1",

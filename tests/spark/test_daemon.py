@@ -1,5 +1,6 @@
 """sparklr.spark.daemon under the test session: it runs the workers, their connections are in
-quick-ACK mode for every task, and they keep working across Spark's idle-worker reaping.
+quick-ACK mode for every task, their heaps stay frozen between tasks (and the collector still
+frees cycles), and they keep working across Spark's idle-worker reaping.
 
 Each task inspects its own worker process: its parent (the daemon) and the TCP_QUICKACK state
 of its loopback connection to the executor, read back with getsockopt (Linux only).
@@ -7,13 +8,15 @@ of its loopback connection to the executor, read back with getsockopt (Linux onl
 
 from __future__ import annotations
 
+import gc
 import os
 import socket
 import sys
 import time
+import weakref
 
 import pytest
-from sparklr.spark.daemon import acknowledge_at_once
+from sparklr.spark.daemon import Collector, acknowledge_at_once
 
 pytestmark = pytest.mark.skipif(
     not sys.platform.startswith("linux"), reason="TCP_QUICKACK and /proc are Linux-only"
@@ -138,3 +141,56 @@ def test_workers_come_back_tuned_after_sparks_idle_reaping(spark, rows):
     assert {pid for pid, *_ in after}.isdisjoint(workers), "new workers after the gap"
     assert {ppid for _, ppid, *_ in after} == daemons, "the same daemon forked them"
     assert [(q, c) for *_, q, c in after] == [((1,), 1)] * len(after)
+
+
+def _freeze_count(rows):
+    count = sum(1 for _ in rows)  # consume the input, so the worker is reused
+    return [(os.getpid(), gc.get_freeze_count(), count)]
+
+
+def test_reused_workers_keep_their_heap_frozen_between_tasks(rows):
+    """After its first task a worker's surviving heap is frozen (Collector), so pyspark's
+    collection after each task walks only what that task created."""
+    reports = [r for _ in range(4) for r in rows.mapPartitions(_freeze_count).collect()]
+    seen: set[int] = set()
+    for pid, frozen, _ in reports:
+        if pid in seen:
+            assert frozen > 10_000, f"worker {pid}: only {frozen} objects frozen"
+        seen.add(pid)
+    assert len(seen) < len(reports), "workers serve several tasks"
+
+
+class _Node:
+    """A self-referencing object: only the cycle collector can free it."""
+
+    def __init__(self):
+        self.me = self
+
+
+@pytest.fixture
+def manual_gc():
+    """Automatic collections off and nothing frozen, restored afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    gc.unfreeze()
+    yield
+    gc.unfreeze()
+    if enabled:
+        gc.enable()
+
+
+def test_collector_frees_each_tasks_cycles_and_frozen_ones_at_the_full_collection(manual_gc):
+    collector = Collector(full_every=3)
+    kept = _Node()
+    kept_ref = weakref.ref(kept)
+    collector.after_task()  # task 1: `kept` survives it, so it is frozen
+    assert gc.get_freeze_count() > 0
+    garbage = _Node()
+    garbage_ref = weakref.ref(garbage)
+    del garbage, kept  # a young cycle, and a frozen one, both unreachable now
+    collector.after_task()  # task 2: its own garbage goes, the frozen cycle waits
+    assert garbage_ref() is None
+    assert kept_ref() is not None
+    collector.after_task()  # task 3: the full collection
+    assert kept_ref() is None
+    assert gc.get_freeze_count() > 0

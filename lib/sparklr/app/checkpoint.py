@@ -94,7 +94,9 @@ def read_checkpoint(staging: Path, fingerprints: dict) -> OptimizerState | None:
 
 
 def write_checkpoint(staging: Path, state: OptimizerState, fingerprints: dict) -> None:
-    """Write the optimizer state (keeping the checkpoint's "path" section)."""
+    """Write the optimizer state (keeping the checkpoint's "path" section), as compact JSON:
+    it holds the whole history, so its cost grows with the iteration (see
+    :func:`~sparklr.output.write_json_atomic`)."""
     _write(staging, fingerprints, state=state.to_json())
 
 
@@ -119,7 +121,7 @@ def _write(staging: Path, fingerprints: dict, **sections) -> None:
             old = {}
         if old.get("fingerprints") == fingerprints:
             kept = {k: v for k, v in old.items() if k != "fingerprints"}
-    write_json_atomic(path, {"fingerprints": fingerprints, **kept, **sections})
+    write_json_atomic(path, {"fingerprints": fingerprints, **kept, **sections}, compact=True)
 
 
 @contextlib.contextmanager
