@@ -99,19 +99,7 @@ def measure_cluster(
 ) -> None:
     """Every (P, data size) on one ``local-cluster[executors,1,MiB]`` session: see
     :func:`take_points`."""
-    from sparklr.spark.session import build_session
-
-    mib = args.executor_memory
-    conf = {
-        "spark.executor.memory": f"{mib}m",
-        "spark.executor.memoryOverhead": "256m",
-        # Wait for every executor before the first job, so blocks spread over all of them.
-        "spark.scheduler.minRegisteredResourcesRatio": "1.0",
-        "spark.scheduler.maxRegisteredResourcesWaitingTime": "120s",
-    }
-    master = f"local-cluster[{executors},1,{mib}]"
-    _export_package_path()
-    spark = build_session(master, f"sparklr-scaling-{executors}", "WARN", conf)
+    spark = cluster_session(executors, args.executor_memory, f"sparklr-scaling-{executors}")
     try:
         take_points(
             executors,
@@ -123,6 +111,21 @@ def measure_cluster(
         )
     finally:
         spark.stop()
+
+
+def cluster_session(executors: int, mib: int, app_name: str, log_level: str = "WARN"):
+    """A ``local-cluster[executors,1,mib]`` SparkSession whose first job waits for every
+    executor (so blocks spread over all of them), this sparklr first on their PYTHONPATH."""
+    from sparklr.spark.session import build_session
+
+    conf = {
+        "spark.executor.memory": f"{mib}m",
+        "spark.executor.memoryOverhead": "256m",
+        "spark.scheduler.minRegisteredResourcesRatio": "1.0",
+        "spark.scheduler.maxRegisteredResourcesWaitingTime": "120s",
+    }
+    _export_package_path()
+    return build_session(f"local-cluster[{executors},1,{mib}]", app_name, log_level, conf)
 
 
 def take_points(
