@@ -1,11 +1,12 @@
 """The reduce and the (w, b) shipping of one pass at large n_x (issue 11): a probe, not a
 benchmark. Runs :func:`sparklr.spark.treereduce.reduce_pass` over P synthetic blocks of 8 rows
 × N_X features generated in the tasks (no block build: a DataFrame of 10⁵ columns is itself the
-bottleneck), at local[2], and prints the median seconds per pass and what the driver received.
+bottleneck), at local[2] or on ``local-cluster[EXECUTORS,1,512]``, and prints the median
+seconds per pass and what the driver received.
 
 Modes: ``flat`` (the driver combines the tree), ``tree`` (its levels on the executors),
 ``broadcast`` (flat, with w in an explicit broadcast instead of the closure). Run from the
-repository root: ``PYTHONPATH=lib python jobs/probe_reduce.py N_X P REPS MODE``.
+repository root: ``PYTHONPATH=lib python jobs/probe_reduce.py N_X P REPS MODE [EXECUTORS]``.
 """
 
 from __future__ import annotations
@@ -34,12 +35,17 @@ def block_task(index, rows, w):
 
 
 def main() -> None:
+    from sparklr.bench.scaling import cluster_session
     from sparklr.kernels.tree import fan_in
     from sparklr.spark.session import build_session
     from sparklr.spark.treereduce import reduce_pass
 
     n, parts, reps, mode = int(sys.argv[1]), int(sys.argv[2]), int(sys.argv[3]), sys.argv[4]
-    spark = build_session("local[2]", "probe-reduce", "ERROR", {})
+    executors = int(sys.argv[5]) if len(sys.argv) > 5 else 0
+    if executors:
+        spark = cluster_session(executors, 512, "probe-reduce", "ERROR")
+    else:
+        spark = build_session("local[2]", "probe-reduce", "ERROR", {})
     sc = spark.sparkContext
     base = sc.parallelize(range(parts), parts).cache()
     base.count()
@@ -57,7 +63,8 @@ def main() -> None:
         if rep >= 2:
             seconds.append(time.perf_counter() - t0)
     print(
-        f"n_x={n} P={parts} {mode}: median {1e3 * statistics.median(seconds):.0f} ms, "
+        f"{spark.sparkContext.master} n_x={n} P={parts} {mode}: "
+        f"median {1e3 * statistics.median(seconds):.0f} ms, "
         f"received {received.parts} partials, {received.bytes / 1e6:.2f} MB"
     )
     spark.stop()

@@ -2,7 +2,15 @@
 
 import numpy as np
 import pytest
-from sparklr.bench.scaling_model import FORMS, Point, Target, fit, fit_all, lanes_of
+from sparklr.bench.scaling_model import (
+    FORMS,
+    Point,
+    Target,
+    fit,
+    fit_all,
+    lanes_of,
+    residuals,
+)
 
 CPUS = 2
 TRUE = {"fixed": 0.03, "per_task": 0.004, "per_byte": 2.5e-10}
@@ -58,3 +66,26 @@ def test_prediction_of_the_issue_target_uses_every_slot():
     model = fit(_series("P/slots"), "P/slots", CPUS)
     expected = TRUE["fixed"] + TRUE["per_task"] * 1 + TRUE["per_byte"] * 808e9 / 800
     assert target.predict(model) == pytest.approx(expected, rel=1e-9)
+
+
+def test_residuals_are_measured_minus_fitted():
+    points = _series("P/slots", noise=1e-3)
+    model = fit(points, "P/slots", CPUS)
+    r = residuals(model, points, CPUS)
+    assert np.sqrt(np.mean(r**2)) == pytest.approx(model.rms, rel=1e-12)
+    shifted = [Point(p.executors, p.cores, p.blocks, p.bytes, p.seconds + 0.5) for p in points]
+    assert residuals(model, shifted, CPUS) == pytest.approx(r + 0.5, abs=1e-12)
+
+
+def test_one_data_size_leaves_the_byte_term_undetermined_and_two_sizes_determine_it():
+    one_size = [p for p in _series("P") if p.bytes == 40e6]
+    assert not fit(one_size, "P", CPUS).determined  # B / lanes is a constant: fixed's twin
+    assert fit(_series("P"), "P", CPUS).determined
+
+
+def test_p_and_p_over_lanes_tie_when_every_n_exceeds_the_cores_and_predict_apart():
+    models = {m.form: m for m in fit_all(_series("P", noise=1e-3), CPUS)}
+    assert models["P/lanes"].rms == pytest.approx(models["P"].rms, rel=1e-9)
+    assert models["P/lanes"].per_task == pytest.approx(CPUS * models["P"].per_task, rel=1e-9)
+    target = Target()
+    assert target.predict(models["P"]) > 10 * target.predict(models["P/lanes"])

@@ -15,7 +15,11 @@ with one of three task terms g (:data:`FORMS`):
 the measuring machine that is at most its ``cpus``, on the predicted cluster every slot. The
 coefficients are least squares (``numpy.linalg.lstsq``); :func:`fit_all` fits every form and
 sorts them by residual, so the report can say which one the figures support. With every B = 0
-(the empty job) the per-byte term is left out.
+(the empty job) the per-byte term is left out. A fit whose columns are linearly dependent
+(e.g. one data size with lanes the same at every N: B / lanes is then a constant, the fixed
+term's twin) is marked ``determined=False``: its coefficients are one of many equal fits.
+On a machine with cpus ≤ every N, lanes = cpus throughout and the forms P and P/lanes differ
+by a constant factor: they always fit equally well there, and predict differently.
 """
 
 from __future__ import annotations
@@ -58,6 +62,7 @@ class CostModel:
     per_byte: float
     rms: float
     points: int
+    determined: bool = True
 
     def predict(self, blocks: int, slots: int, total_bytes: float, lanes: int) -> float:
         """Seconds of one pass of ``blocks`` tasks on ``slots`` slots, ``lanes`` of them running
@@ -69,6 +74,12 @@ class CostModel:
 def lanes_of(slots: int, cpus: int) -> int:
     """Slots that run at once: min(slots, physical cores)."""
     return max(1, min(slots, cpus))
+
+
+def residuals(model: CostModel, points: list[Point], cpus: int) -> np.ndarray:
+    """Measured minus fitted seconds, one per point."""
+    fitted = [model.predict(p.blocks, p.slots, p.bytes, lanes_of(p.slots, cpus)) for p in points]
+    return np.array([p.seconds for p in points]) - np.array(fitted)
 
 
 def fit(points: list[Point], form: str, cpus: int) -> CostModel:
@@ -88,7 +99,8 @@ def fit(points: list[Point], form: str, cpus: int) -> CostModel:
     # Columns of very different magnitude (1, P, bytes): scale them for a well-posed solve.
     norms = np.linalg.norm(A, axis=0)
     norms[norms == 0] = 1.0
-    coef = np.linalg.lstsq(A / norms, t, rcond=None)[0] / norms
+    coef, _, rank, _ = np.linalg.lstsq(A / norms, t, rcond=None)
+    coef = coef / norms
     residual = t - A @ coef
     return CostModel(
         form=form,
@@ -97,6 +109,7 @@ def fit(points: list[Point], form: str, cpus: int) -> CostModel:
         per_byte=float(coef[2]) if with_bytes else 0.0,
         rms=float(np.sqrt(np.mean(residual**2))),
         points=len(points),
+        determined=bool(rank == A.shape[1]),
     )
 
 
