@@ -66,7 +66,7 @@ from sparklr.bench.cv_report import (
     to_json,
 )
 from sparklr.bench.job import ROOT, TrainRun, run_train, write_data
-from sparklr.output import write_json_atomic
+from sparklr.bench.report import publish
 
 #: --quick: every step on a small problem, a few minutes on a quiet laptop.
 QUICK = dict(rows=20_000, features=5, files=2, path=4, folds=3)
@@ -291,10 +291,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> int:
         result = run(args)
-        print(format_table(result))
-        if args.json:
-            write_json_atomic(Path(args.json), to_json(result))
-            print(f"\nJSON: {args.json}")
+        publish(format_table(result), to_json(result), args.json)
         return 0
 
     return run_job(body)

@@ -7,9 +7,11 @@ value is None (printed ``n/a``) and the reason says which term is missing.
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass
+from pathlib import Path
 from typing import Any
 
 from sparklr.bench.results import BenchResult
+from sparklr.output import write_json_atomic
 
 #: Targets from the performance issue: ratio name → the largest value that meets it.
 TARGETS: dict[str, float] = {
@@ -281,3 +283,12 @@ def _overhead_rows(r: BenchResult) -> Rows:
         ),
         ("overhead: empty JVM count", _seconds(ov.empty_jvm_count_seconds)),
     ]
+
+
+def publish(table: str, figures: dict[str, Any], json_path: str | None) -> None:
+    """Print a benchmark's table, and write its figures to ``json_path`` (atomically) when
+    given."""
+    print(table)
+    if json_path:
+        write_json_atomic(Path(json_path), figures)
+        print(f"\nJSON: {json_path}")

@@ -33,6 +33,7 @@ from pathlib import Path
 from sparklr.app.common import run_job
 from sparklr.bench.baselines import storage_bytes
 from sparklr.bench.job import ROOT, TrainRun, run_train
+from sparklr.bench.report import publish
 from sparklr.bench.sparse_baselines import (
     CsrSource,
     first_reaching,
@@ -51,7 +52,6 @@ from sparklr.bench.sparse_report import (
     to_json,
 )
 from sparklr.bench.timing import median
-from sparklr.output import write_json_atomic
 
 #: --quick: a smoke test of every step in about a minute of Spark work.
 QUICK = dict(rows=20_000, features=512, nnz=10.0, files=2, short=2, long=6, mllib_short=2,
@@ -284,10 +284,7 @@ def main(argv: list[str] | None = None) -> int:
 
     def body() -> int:
         result = run(args)
-        print(format_table(result))
-        if args.json:
-            write_json_atomic(Path(args.json), to_json(result))
-            print(f"\nJSON: {args.json}")
+        publish(format_table(result), to_json(result), args.json)
         return 0
 
     return run_job(body)

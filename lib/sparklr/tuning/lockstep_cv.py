@@ -81,21 +81,6 @@ def _point_json(p: PathPoint) -> dict:
     }
 
 
-def path_point(reg_param: float, state: OptimizerState) -> PathPoint:
-    """The path's record of a converged fit at λ."""
-    last = state.history[-1]
-    evaluations = sum(r.evaluations for r in state.history)
-    return PathPoint(
-        reg_param,
-        last.loss,
-        last.grad_norm,
-        state.iteration,
-        evaluations,
-        state.stop_reason,
-        state.theta.copy(),
-    )
-
-
 def cross_validate_path(
     objective: LogisticObjective,
     source: FoldedSource,
@@ -146,7 +131,7 @@ def cross_validate_path(
         values = progress.values.copy()
         values[i], scored = _held_out(objective, source, lockstep, thetas[:K], metric)
         passes += scored
-        points = [*progress.points, path_point(float(lambdas[i]), states[K])]
+        points = [*progress.points, PathPoint.of_state(lambdas[i], states[K])]
         progress = Progress(i + 1, states, values, points)
         if on_lambda is not None:
             on_lambda(progress)

@@ -49,6 +49,20 @@ class PathPoint:
     stop_reason: str | None
     theta: np.ndarray
 
+    @classmethod
+    def of_state(cls, reg_param: float, state: OptimizerState) -> PathPoint:
+        """The path's record of the fit at λ = ``reg_param`` that ended in ``state``."""
+        last = state.history[-1]
+        return cls(
+            float(reg_param),
+            last.loss,
+            last.grad_norm,
+            state.iteration,
+            sum(r.evaluations for r in state.history),
+            state.stop_reason,
+            state.theta.copy(),
+        )
+
     @property
     def nonzeros(self) -> int:
         """Number of penalized coefficients w̃_j ≠ 0."""
@@ -96,18 +110,7 @@ def fit_path(
             objective.reg_param = float(lam)
             state = fit(objective, next_start(state, l2, objective.l2))
             l2 = objective.l2
-            last = state.history[-1]
-            points.append(
-                PathPoint(
-                    float(lam),
-                    last.loss,
-                    last.grad_norm,
-                    state.iteration,
-                    sum(r.evaluations for r in state.history),
-                    state.stop_reason,
-                    state.theta.copy(),
-                )
-            )
+            points.append(PathPoint.of_state(lam, state))
     finally:
         objective.reg_param = saved
     return points
