@@ -6,7 +6,8 @@ literals (``--set train.max_iter=50``, ``--set data.features='["a","b"]'``); a v
 not a TOML literal is taken as a plain string where the key is a string
 (``--set data.path=/data/x.csv``). Nothing is ever evaluated as code.
 
-The checks of the data.* keys live in :mod:`sparklr.config_data` (called from here).
+The checks of the data.* keys live in :mod:`sparklr.config_data`, those of the objective's
+train.* keys and of tune.* in :mod:`sparklr.config_train` (called from here).
 
 The keys, their defaults and meaning are listed in README.md (section "Configuration") and in
 the dataclasses below; ``spark.conf`` is a free table of Spark properties.
@@ -32,9 +33,9 @@ from sparklr.config_data import (
     validate_vector_input,
 )
 from sparklr.config_data import require as _require
+from sparklr.config_train import validate_objective, validate_tune
 from sparklr.errors import ConfigError
-from sparklr.inference import choose_method as choose_inference
-from sparklr.optimizers import LBFGS_MEMORY, MOMENTA, REGISTRY
+from sparklr.optimizers import LBFGS_MEMORY, REGISTRY
 
 
 @dataclass(frozen=True)
@@ -406,94 +407,8 @@ def validate_fit(config: Config) -> None:
         t.checkpoint_every >= 0, "train.checkpoint_every", f"must be ≥ 0, got {t.checkpoint_every}"
     )
     _require(t.log_every >= 0, "train.log_every", f"must be ≥ 0, got {t.log_every}")
-    _validate_objective(config)
-    _validate_tune(config.tune)
-
-
-def _validate_tune(u: TuneSection) -> None:
-    bad = [v for v in u.reg_params if not 0 <= v < float("inf")]
-    _require(not bad, "tune.reg_params", f"must be finite numbers ≥ 0, got {bad}")
-    _require(u.path == 0 or u.path >= 2, "tune.path", f"must be 0 or ≥ 2, got {u.path}")
-    _require(not (u.path and u.reg_params), "tune.path", "and tune.reg_params cannot both be set")
-    _require(0 < u.path_ratio < 1, "tune.path_ratio", f"must be in (0, 1), got {u.path_ratio}")
-    _require(
-        u.folds == 0 or 2 <= u.folds <= 100,
-        "tune.folds",
-        f"must be 0 or in [2, 100], got {u.folds}",
-    )
-    _require(
-        not u.folds or u.path or u.reg_params,
-        "tune.folds",
-        "needs the λ values to cross-validate: set tune.path or tune.reg_params",
-    )
-    _require(u.seed >= 0, "tune.seed", f"must be ≥ 0, got {u.seed}")
-    _require(
-        u.metric in CV_METRICS,
-        "tune.metric",
-        f"must be one of {', '.join(CV_METRICS)}; got {u.metric!r}",
-    )
-    _require(
-        u.rule in CV_RULES, "tune.rule", f"must be one of {', '.join(CV_RULES)}; got {u.rule!r}"
-    )
-
-
-#: tune.metric and tune.rule values (sparklr.tuning.cv).
-CV_METRICS = ("log_loss", "auc")
-CV_RULES = ("min", "1se")
-
-
-def _validate_objective(config: Config) -> None:
-    """The optimizer and objective keys: what the optimizers need, checked before they run
-    (they take plain arguments and know no keys)."""
-    d, t = config.data, config.train
-    _require(
-        t.momentum in MOMENTA,
-        "train.momentum",
-        f"must be one of {', '.join(MOMENTA)}; got {t.momentum!r}",
-    )
-    _require(
-        not (t.line_search and t.momentum == "nesterov"),
-        "train.line_search",
-        'cannot be combined with train.momentum = "nesterov" (which uses the fixed step)',
-    )
-    _require(
-        0 <= t.reg_param < float("inf"),
-        "train.reg_param",
-        f"must be a finite number ≥ 0, got {t.reg_param!r}",
-    )
-    _require(
-        0 <= t.elastic_net <= 1, "train.elastic_net", f"must be in [0, 1], got {t.elastic_net!r}"
-    )
-    _require(
-        t.class_weight in ("none", "balanced"),
-        "train.class_weight",
-        f'must be "none" or "balanced", got {t.class_weight!r}',
-    )
-    _require(
-        t.init in ("seed", "log_odds"),
-        "train.init",
-        f'must be "seed" or "log_odds", got {t.init!r}',
-    )
-    _require(t.lbfgs_memory > 0, "train.lbfgs_memory", f"must be > 0, got {t.lbfgs_memory}")
-    _require(
-        t.aggregation_depth >= 1,
-        "train.aggregation_depth",
-        f"must be ≥ 1, got {t.aggregation_depth}",
-    )
-    _require(0 < t.ci_level < 1, "train.ci_level", f"must be in (0, 1), got {t.ci_level!r}")
-    # fisher/robust with a penalty or class weights: a ConfigError naming the reason.
-    choose_inference(t.inference, reg_param=t.reg_param, class_weighted=t.class_weight != "none")
-    _require(
-        not (t.optimizer == "newton" and t.reg_param > 0 and t.elastic_net > 0),
-        "train.optimizer",
-        "= newton does not support an L1 penalty (train.elastic_net > 0 with "
-        "train.reg_param > 0); use lbfgs (OWL-QN) or gd (proximal step)",
-    )
-    if d.weight:
-        _require(d.weight != d.label, "data.weight", f"is the label column {d.label!r}")
-        _require(
-            d.weight not in d.features, "data.weight", f"column {d.weight!r} is also a feature"
-        )
+    validate_objective(config)
+    validate_tune(config.tune)
 
 
 #: Optimizers train.optimizer accepts: the names of sparklr.optimizers.REGISTRY.
