@@ -64,7 +64,11 @@ def test_the_path_on_resident_blocks_equals_scikit_learn_at_every_lambda(spark, 
     assert [float(r["reg_param"]) for r in rows] == lambdas
     assert float(rows[-1]["c"]) == doc["points"][-1]["coefficients"][2]
     assert (out / "path.png").stat().st_size > 0
-    print("path passes", [p["evaluations"] for p in doc["points"]])
+    report = (out / "report.md").read_text()
+    section = report[report.index("## Regularization path") :]
+    assert f"3 values of λ from {lambdas[0]:.6g} down to {lambdas[-1]:.6g}" in section
+    total = sum(p["evaluations"] for p in doc["points"])
+    assert f"{total} evaluations of J in all" in section and "![Regularization path]" in section
     # the published model is still the fit at train.reg_param
     w_ref, _ = sklearn_l2(X, y, 0.01, standardize=False)
     np.testing.assert_allclose(result.model.coefficients, w_ref, rtol=1e-6)

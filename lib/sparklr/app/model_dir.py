@@ -105,6 +105,9 @@ def _write_report(staging, config, model, state, moments, histograms, seconds, t
     top = top_coefficients(model.feature_names, model.coefficients, moments.std)
     history = [dataclasses.asdict(r) for r in state.history]
     files = write_report(staging, summary, history, metrics, histograms, top, table)
+    from sparklr.app.tune import append_path_section  # [tune] path (issue 14)
+
+    append_path_section(staging / files[0])
     if "cv" in model.metadata:  # [tune] cross-validation (issue 14)
         from sparklr.app.cv_files import append_cv_section
 

@@ -11,7 +11,9 @@ staging directory:
   reason, non-zeros, the coefficients w and intercept b on the original scale;
 * ``path.csv``: the same, one row per λ, one column per coefficient;
 * ``path.png``: the penalized coefficients w̃ (the scale the penalty acts on) against log₁₀ λ
-  (skipped with a warning without matplotlib, the ``plot`` extra).
+  (skipped with a warning without matplotlib, the ``plot`` extra);
+
+and report.md gets a "Regularization path" section (:func:`append_path_section`).
 
 Without ``tune.folds`` the run's model is still the fit at ``train.reg_param``. With
 ``tune.folds = K`` the same λ values are cross-validated on the folds fixed in the blocks,
@@ -31,6 +33,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import logging
 import time
 from dataclasses import dataclass, replace
@@ -238,6 +241,36 @@ def _fitter(config: Config, problem: Problem):
         return state
 
     return fit
+
+
+def append_path_section(report: Path) -> None:
+    """Add a "Regularization path" section to a written report.md when the run wrote a
+    path.json beside it (nothing otherwise)."""
+    from sparklr.report import fmt
+
+    source = report.parent / PATH_JSON
+    if not source.is_file():
+        return
+    data = json.loads(source.read_text())
+    points = data["points"]
+    lam = [p["reg_param"] for p in points]
+    lines = [
+        "",
+        "## Regularization path",
+        "",
+        f"- {len(points)} values of λ from {fmt(max(lam))} down to {fmt(min(lam))} "
+        f"(λ_max = {fmt(data['lambda_max'])}, ρ = {fmt(data['elastic_net'])}), in decreasing "
+        "order, each fit warm-started from the previous one",
+        f"- non-zero coefficients: {points[0]['nonzeros']} at the largest λ, "
+        f"{points[-1]['nonzeros']} at the smallest; "
+        f"{sum(p['evaluations'] for p in points)} evaluations of J in all",
+        f"- per λ: J, ‖∇J‖, iterations, non-zeros and the coefficients in {PATH_JSON}, {PATH_CSV}",
+        "",
+    ]
+    if (report.parent / PATH_PNG).exists():
+        lines += [f"![Regularization path]({PATH_PNG})", ""]
+    with report.open("a") as out:
+        out.write("\n".join(lines))
 
 
 def _rows(objective: LogisticObjective, points: list[PathPoint]) -> list[dict]:
