@@ -116,9 +116,30 @@ def sigmoid(z: np.ndarray) -> np.ndarray:
 
 def sigmoid_and_softplus(z: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """σ(z) and softplus(z) from a single exponential."""
-    e = np.exp(-np.abs(z))
-    a = np.where(z >= 0, 1.0, e) / (1.0 + e)
-    return a, np.maximum(z, 0.0) + np.log1p(e)
+    z = np.asarray(z)
+    dtype = z.dtype if z.dtype.kind == "f" else np.float64
+    a, s, scratch = (np.empty(z.shape, dtype) for _ in range(3))
+    sigmoid_and_softplus_into(z, a, s, scratch)
+    return a, s
+
+
+def sigmoid_and_softplus_into(
+    z: np.ndarray, a: np.ndarray, s: np.ndarray, scratch: np.ndarray
+) -> None:
+    """σ(z) into ``a`` and softplus(z) into ``s`` (arrays of z's shape; ``scratch`` is
+    overwritten): with e = e^(−|z|), σ(z) = max(e, [z ≥ 0]) / (1 + e) — 1/(1 + e) for z ≥ 0,
+    e/(1 + e) below, as e ≤ 1 — and softplus(z) = max(z, 0) + log1p(e). No temporaries of
+    z's size: kernels that loop over chunks pass the same buffers every time (fresh
+    chunk-sized arrays cost more in page faults than this arithmetic)."""
+    np.abs(z, out=scratch)
+    np.negative(scratch, out=scratch)
+    np.exp(scratch, out=scratch)
+    np.log1p(scratch, out=s)
+    np.maximum(scratch, z >= 0, out=a)
+    scratch += 1.0
+    a /= scratch
+    np.maximum(z, 0.0, out=scratch)
+    s += scratch
 
 
 def log_loss_terms(z: np.ndarray, y: np.ndarray) -> np.ndarray:

@@ -37,7 +37,7 @@ import numpy as np
 import scipy.sparse as sp
 
 from sparklr.kernels import FISHER, BlockSums, ScoreSummary, sigmoid_and_softplus
-from sparklr.kernels.multi import MultiSums, check_models, column_sums
+from sparklr.kernels.multi import ColumnSums, MultiSums, check_models, chunk_rows_for_models
 
 #: Largest n_x for which the CSR kernel forms the dense n_x × n_x Hessian (128 MiB of doubles).
 MAX_HESSIAN_FEATURES = 4096
@@ -167,7 +167,13 @@ def multi_block_sums(
     if X.rows == 0:
         return total
     A = X.scipy()
-    R = column_sums(np.asarray(A @ W) + B, y, v, f, folds, class_weight, total)
+    Z = np.asarray(A @ W) + B
+    step = chunk_rows_for_models(len(B))
+    columns = ColumnSums(y, v, f, folds, class_weight, step)
+    R = np.empty_like(Z)
+    for start in range(0, X.rows, step):
+        R[start : start + step] = columns.add(Z[start : start + step], start)
+    columns.finish(total)
     total.grad_w += np.asarray(A.T @ R)
     return total
 

@@ -25,7 +25,7 @@ from sparklr.kernels import (
     probability_bins,
     sigmoid_and_softplus,
 )
-from sparklr.kernels.multi import MultiSums, check_models, column_sums
+from sparklr.kernels.multi import ColumnSums, MultiSums, check_models, chunk_rows_for_models
 
 #: Target size in bytes of one chunk of rows: 1 MiB stays in L2/L3 while z, a − y and Xᵀr are
 #: formed, and amortizes the ~20 NumPy calls per chunk (measured: 512 KiB chunks cost ~10%
@@ -133,21 +133,20 @@ def multi_block_sums(
     check_models(W, B, folds, n)
     total = MultiSums.zeros(n, len(B))
     W_x = np.ascontiguousarray(W, dtype=X.dtype)
-    step = chunk_rows or chunk_rows_for(n, X.dtype.itemsize)
+    step = chunk_rows or min(chunk_rows_for(n, X.dtype.itemsize), chunk_rows_for_models(len(B)))
+    columns = ColumnSums(y, v, f, folds, class_weight, step)
+    Z = np.empty((min(step, m_p), len(B)))
     for start in range(0, m_p, step):
         stop = min(start + step, m_p)
-        Xc = X[start:stop]
-        Z = (Xc @ W_x).astype(np.float64, copy=False) + B
-        R = column_sums(
-            Z,
-            y[start:stop],
-            None if v is None else v[start:stop],
-            None if f is None else f[start:stop],
-            folds,
-            class_weight,
-            total,
-        )
+        Xc, Zc = X[start:stop], Z[: stop - start]
+        if X.dtype == np.float64:
+            np.matmul(Xc, W_x, out=Zc)
+        else:
+            Zc[:] = Xc @ W_x
+        Zc += B
+        R = columns.add(Zc, start)
         total.grad_w += Xc.T @ R.astype(X.dtype, copy=False)
+    columns.finish(total)
     return total
 
 

@@ -38,7 +38,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sparklr.kernels import BlockSums, sigmoid_and_softplus
+from sparklr.kernels import BlockSums, sigmoid_and_softplus_into
 
 #: k_j of the full-data model: every row is a training row, none is held out.
 ALL_ROWS = -1
@@ -106,40 +106,109 @@ def check_models(W: np.ndarray, B: np.ndarray, folds: np.ndarray, n_features: in
         raise ValueError(f"one fold per model: {folds.shape} folds for {B.shape[0]} models")
 
 
-def column_sums(
-    Z: np.ndarray,
-    y: np.ndarray,
-    v: np.ndarray | None,
-    f: np.ndarray | None,
-    folds: np.ndarray,
-    class_weight: tuple[float, float] | None,
-    total: MultiSums,
-) -> np.ndarray:
-    """Add the elementwise sums of margins Z (rows × K') into ``total``; returns R ⊙ V, whose
-    Xᵀ(R ⊙ V) the caller adds to ``total.grad_w``."""
-    yc = y[:, None]
-    A, softplus = sigmoid_and_softplus(Z)
-    T = softplus - yc * Z
-    if f is None:
-        if np.any(folds != ALL_ROWS):
+#: Rows × K' elements per chunk of :class:`ColumnSums`: its buffers stay in cache.
+CHUNK_ELEMENTS = 1 << 15
+
+
+def chunk_rows_for_models(models: int) -> int:
+    """Rows per chunk of the K'-model kernels (:data:`CHUNK_ELEMENTS` margins)."""
+    return max(64, CHUNK_ELEMENTS // max(1, models))
+
+
+class ColumnSums:
+    """The elementwise part of the K' models' sums over one block (module docstring), chunk
+    by chunk into buffers allocated once: :meth:`add` each chunk's margins Z_c = X_c W + B in
+    row order — it returns the chunk's R ⊙ V, whose X_cᵀ(R ⊙ V) the caller adds to
+    ``grad_w`` — then :meth:`finish`.
+
+    No m × K' mask is formed for the sums: with F the rows' one-hot fold matrix (m × g, g the
+    fold ids present; one column of ones without folds), F_c = diag(c) F and I the g × K'
+    matrix I_gj = [g ≠ k_j], each sum is a small product per fold then a masked sum over
+    folds — loss_j = Σ_g I_gj (F_cᵀ T)_gj, held_loss_j = Σ_g (1 − I_gj)(Fᵀ T)_gj, and
+    correct from (F_c ⊙ (2y − 1))ᵀ H with H = [Z ≥ 0], as [H = y] = (1 − y) + (2y − 1) H for
+    0/1 labels; the data-only sums (rows, weights) are F's and F_c's column sums; and V = F_c I
+    is one more small product. Column j of every product depends on column j of Z alone (the
+    bit-identity the lockstep relies on)."""
+
+    def __init__(
+        self,
+        y: np.ndarray,
+        v: np.ndarray | None,
+        f: np.ndarray | None,
+        folds: np.ndarray,
+        class_weight: tuple[float, float] | None,
+        chunk_rows: int,
+    ) -> None:
+        if f is None and np.any(folds != ALL_ROWS):
             raise ValueError("a fold model needs the block's fold ids f")
-        train = np.ones(Z.shape, dtype=bool)
-    else:
-        train = f[:, None] != folds[None, :]
-    V = train.astype(np.float64)
-    row_weight = v
-    if class_weight is not None:
-        c = np.where(y == 1, class_weight[1], class_weight[0])
-        row_weight = c if v is None else c * v
-    if row_weight is not None:
-        V *= row_weight[:, None]
-    R = (A - yc) * V
-    held = ~train
-    total.loss += (V * T).sum(axis=0)
-    total.grad_b += R.sum(axis=0)
-    total.weight_sum += V.sum(axis=0)
-    total.rows += train.sum(axis=0)
-    total.correct += (V * ((Z >= 0) == (yc == 1))).sum(axis=0)
-    total.held_loss += np.where(held, T, 0.0).sum(axis=0)
-    total.held_rows += held.sum(axis=0)
-    return R
+        self.y, self.f = y, f
+        self.c = _row_weights(y, v, class_weight)
+        groups = 1 if f is None or len(f) == 0 else int(f.max()) + 1
+        self.include = (np.arange(groups)[:, None] != folds[None, :]).astype(np.float64)
+        self.eye = np.eye(groups)
+        shape = (max(1, min(chunk_rows, len(y))), len(folds))
+        self.a, self.t, self.scratch, self.r = (np.empty(shape) for _ in range(4))
+        self.F, self.Fc, self.Fs = (np.empty((shape[0], groups)) for _ in range(3))
+        self.ones = np.ones(shape[0])
+        self.per_fold = np.zeros((4, groups, len(folds)))
+        #: per fold: rows, Σ c, Σ c y (data only)
+        self.data_sums = np.zeros((3, groups))
+
+    def add(self, Z: np.ndarray, start: int) -> np.ndarray:
+        """Rows start … start + len(Z) − 1: their sums, and their R ⊙ V (a buffer, valid
+        until the next call)."""
+        m_c = Z.shape[0]
+        rows = slice(start, start + m_c)
+        y = self.y[rows, None]
+        F, Fc, Fs = self.F[:m_c], self.Fc[:m_c], self.Fs[:m_c]
+        if self.f is None:
+            F.fill(1.0)
+        else:
+            np.take(self.eye, self.f[rows], axis=0, out=F)
+        if self.c is None:
+            Fc = F
+        else:
+            np.multiply(F, self.c[rows, None], out=Fc)
+        ones = self.ones[:m_c]
+        self.data_sums[0] += ones @ F
+        self.data_sums[1] += ones @ Fc
+        self.data_sums[2] += self.y[rows] @ Fc
+        np.multiply(Fc, 2.0 * y - 1.0, out=Fs)
+        A, T, scratch, R = self.a[:m_c], self.t[:m_c], self.scratch[:m_c], self.r[:m_c]
+        sigmoid_and_softplus_into(Z, A, T, scratch)
+        np.multiply(y, Z, out=scratch)
+        T -= scratch  # L = softplus(z) − y z
+        self.per_fold[0] += Fc.T @ T
+        self.per_fold[1] += F.T @ T
+        self.per_fold[2] += Fc.T @ A
+        np.greater_equal(Z, 0.0, out=scratch, casting="unsafe")
+        self.per_fold[3] += Fs.T @ scratch
+        np.matmul(Fc, self.include, out=R)  # V = F_c I
+        A -= y
+        R *= A
+        return R
+
+    def finish(self, total: MultiSums) -> None:
+        """Add the block's sums (all its rows added) into ``total``."""
+        loss, held, sig, hits = self.per_fold
+        counts, weights, weighted_y = self.data_sums
+        weighted_other = weights - weighted_y
+        include = self.include
+        exclude = 1.0 - include
+        total.loss += (include * loss).sum(axis=0)
+        total.grad_b += (include * (sig - weighted_y[:, None])).sum(axis=0)
+        total.weight_sum += include.T @ weights
+        total.rows += np.rint(include.T @ counts).astype(np.int64)
+        total.correct += (include * (hits + weighted_other[:, None])).sum(axis=0)
+        total.held_loss += (exclude * held).sum(axis=0)
+        total.held_rows += np.rint(exclude.T @ counts).astype(np.int64)
+
+
+def _row_weights(
+    y: np.ndarray, v: np.ndarray | None, class_weight: tuple[float, float] | None
+) -> np.ndarray | None:
+    """c_i = v_i c_{y_i}, or None when every row weighs 1."""
+    if class_weight is None:
+        return v
+    c = np.where(y == 1, class_weight[1], class_weight[0])
+    return c if v is None else c * v
