@@ -3,7 +3,7 @@ import itertools
 import numpy as np
 import pytest
 from sparklr.optimizers import OptimizerOptions, OptimizerState, StopRule, get
-from sparklr.optimizers.lbfgs import shift_pairs, two_loop
+from sparklr.optimizers.lbfgs import initial_scaling, shift_pairs, two_loop
 
 from tests.conftest import make_logistic_data
 from tests.optimizers.helpers import breast_cancer, make_objective
@@ -110,3 +110,43 @@ def test_shifted_pairs_are_the_gradient_differences_at_the_new_lambda():
     # a pair whose curvature the shift removes (sᵀy ≤ 0) is dropped
     s = np.array([1.0, 0.0, 0.0])
     assert shift_pairs({"s": [s], "y": [0.5 * s]}, -0.5) == {}
+
+
+def test_initial_scaling_adds_the_l2_curvature_on_the_penalized_coordinates():
+    g = np.array([3.0, 4.0, 0.5])
+    assert initial_scaling(g, [], [], 0.0) is None  # no L2 term: the scalar γ I
+    h0 = initial_scaling(g, [], [], 8.0)  # before any pair γ = min(1, 1/‖g‖) = 1/√25.25
+    gamma = 1 / np.linalg.norm(g)
+    np.testing.assert_allclose(h0, [1 / (1 / gamma + 8.0)] * 2 + [gamma], rtol=1e-15)
+    # with a pair: γ from its data part y − l2 [s_w̃; 0] (here the data Hessian is 2 I)
+    s = np.array([1.0, -2.0, 0.5])
+    h0 = initial_scaling(g, [s], [2.0 * s + 8.0 * np.append(s[:-1], 0.0)], 8.0)
+    np.testing.assert_allclose(h0, [1 / (2.0 + 8.0)] * 2 + [0.5], rtol=1e-12)
+    # a pair without data curvature falls back to the scalar γ I
+    assert initial_scaling(g, [s], [8.0 * np.append(s[:-1], 0.0)], 8.0) is None
+
+
+def test_the_diagonal_start_fits_a_regularization_path_in_half_the_passes(monkeypatch):
+    from sparklr.objective import log_odds_intercept
+    from sparklr.optimizers import lbfgs as lbfgs_module
+    from sparklr.tuning.path import fit_path, geometric_path, lambda_max, null_theta
+
+    X, y, _, _ = make_logistic_data(4000, 12, seed=3, offset=0.3, scale=1.0)
+    objective, moments = make_objective(X, y, standardize=True)
+    b0 = log_odds_intercept(moments)
+    lambdas = geometric_path(lambda_max(objective, b0), 12, 1e-4)
+
+    def fit(objective, state):
+        return get("lbfgs")(objective, state, options=OptimizerOptions(), stop=StopRule(500, 1e-8))
+
+    def path():
+        return fit_path(objective, lambdas, fit, null_theta(12, b0))
+
+    diagonal = path()
+    monkeypatch.setattr(lbfgs_module, "initial_scaling", lambda *args: None)
+    scalar = path()
+    for got, want in zip(diagonal, scalar, strict=True):
+        np.testing.assert_allclose(got.theta, want.theta, atol=1e-7)
+    passes = [sum(p.evaluations for p in points) for points in (diagonal, scalar)]
+    assert passes[0] < 0.6 * passes[1], passes  # measured 57 against 127
+    assert diagonal[0].evaluations <= 4 < scalar[0].evaluations  # at λ_max: 3 against 54

@@ -2,11 +2,13 @@
 
 Quasi-Newton: from the last p pairs s_i = θ_{i+1} − θ_i, y_i = ∇f(θ_{i+1}) − ∇f(θ_i) (f = the
 smooth part of J, L2 included) the two-loop recursion forms d = −H_k g with H_k the L-BFGS
-approximation of the inverse Hessian, scaled by γ = sᵀy / yᵀy of the newest pair
-(Nocedal & Wright, Algorithm 7.4). Then θ_{k+1} = θ_k + α d with α from a line search:
+approximation of the inverse Hessian from H_0 = γ I, γ = sᵀy / yᵀy of the newest pair
+(Nocedal & Wright, Algorithm 7.4) — or, when J has an L2 term, from the diagonal H_0 that
+adds its exact curvature l2 on w̃ to the data term's γ (:func:`initial_scaling`; on a 12-λ
+path from λ_max this halved the passes). Then θ_{k+1} = θ_k + α d with α from a line search:
 
 * no L1: a weak Wolfe line search by bisection (Lewis & Overton): starting at α = 1 (at
-  α = min(1, 1/‖g‖) on the first iteration) it accepts α when
+  α = min(1, 1/‖g‖) on the first iteration without an L2 term) it accepts α when
   J(θ + αd) ≤ J(θ) + c₁ α gᵀd  and  ∇J(θ + αd)ᵀd ≥ c₂ gᵀd  (c₁ = 10⁻⁴, c₂ = 0.9),
   halving the bracket otherwise. Both conditions come from the same pass, and the second
   guarantees sᵀy > 0, so H_k stays positive definite.
@@ -53,8 +55,11 @@ C2 = 0.9
 MAX_TRIALS = 40
 
 
-def two_loop(g: np.ndarray, S: list[np.ndarray], Y: list[np.ndarray]) -> np.ndarray:
-    """H_k g by the two-loop recursion (H_0 = γ I, γ = sᵀy / yᵀy of the newest pair)."""
+def two_loop(
+    g: np.ndarray, S: list[np.ndarray], Y: list[np.ndarray], h0: np.ndarray | float | None = None
+) -> np.ndarray:
+    """H_k g by the two-loop recursion from H_0 = diag(``h0``) (default γ I, γ = sᵀy / yᵀy of
+    the newest pair)."""
     q = g.copy()
     alphas = []
     for s, y in zip(reversed(S), reversed(Y), strict=True):
@@ -62,12 +67,39 @@ def two_loop(g: np.ndarray, S: list[np.ndarray], Y: list[np.ndarray]) -> np.ndar
         a = rho * float(s @ q)
         q -= a * y
         alphas.append((rho, a))
-    if S:
+    if h0 is not None:
+        q *= h0
+    elif S:
         q *= float(S[-1] @ Y[-1]) / float(Y[-1] @ Y[-1])
     for (s, y), (rho, a) in zip(zip(S, Y, strict=True), reversed(alphas), strict=True):
         beta = rho * float(y @ q)
         q += (a - beta) * s
     return q
+
+
+def initial_scaling(g: np.ndarray, S: list[np.ndarray], Y: list[np.ndarray], l2: float):
+    """H_0 for the two-loop recursion when J has an L2 term l2 ½‖w̃‖² (b̃ unpenalized).
+
+    J's curvature is the data term's plus exactly l2 on w̃, so H_0 = diag(1/(1/γ + l2) on w̃,
+    γ on b̃), γ the data term's own scale: sᵀy_d / y_dᵀy_d of the newest pair with
+    y_d = y − l2 [s_w̃; 0], or min(1, 1/‖g‖) before any pair. Where l2 dominates (the top of a
+    regularization path) a scalar γ I would mix the two curvatures — b̃'s ¼ and w̃'s l2 — and
+    the line search would spend a pass per halving to undo it. None (the scalar γ I) when
+    l2 = 0 or the newest pair shows no data curvature."""
+    if l2 <= 0:
+        return None
+    if S:
+        s, y = S[-1], Y[-1].copy()
+        y[:-1] -= l2 * s[:-1]
+        curvature = float(s @ y)
+        if not curvature > 0:
+            return None
+        gamma = curvature / float(y @ y)
+    else:
+        gamma = min(1.0, 1.0 / max(float(np.linalg.norm(g)), 1e-300))
+    h0 = np.full(len(g), 1.0 / (1.0 / gamma + l2))
+    h0[-1] = gamma
+    return h0
 
 
 class LbfgsStep(Method):
@@ -105,12 +137,13 @@ class LbfgsStep(Method):
 def _search(objective, current: Evaluation, S, Y, l1: float):
     """Direction + line search; (step, evaluation at θ⁺) or None when it fails."""
     pg = current.pseudo_gradient
-    d = -two_loop(pg, S, Y)
+    h0 = initial_scaling(pg, S, Y, objective.l2)
+    d = -two_loop(pg, S, Y, h0)
     if l1:
         d[:-1] = np.where(d[:-1] * pg[:-1] < 0, d[:-1], 0.0)
     if not float(pg @ d) < 0:
         return None
-    alpha = 1.0 if S else min(1.0, 1.0 / max(float(np.linalg.norm(pg)), 1e-300))
+    alpha = 1.0 if S or h0 is not None else min(1.0, 1.0 / max(float(np.linalg.norm(pg)), 1e-300))
     if l1:
         return _backtrack_orthant(objective, current, pg, d, alpha)
     return _wolfe(objective, current, d, alpha)
