@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import os
 
 import numpy as np
 import pyarrow as pa
@@ -127,3 +128,97 @@ def test_cross_validation_scores_each_fold_like_scikit_learn_and_publishes_the_r
     assert (out / "cv.png").stat().st_size > 0
     assert "## Cross-validation" in (out / "report.md").read_text()
     print("cv passes", doc["passes"], "seconds", doc["seconds"])
+
+
+def test_a_cross_validated_path_failed_mid_path_resumes_to_the_uninterrupted_results(
+    spark, dataset, tmp_path, monkeypatch, caplog
+):
+    """train.main in process, three times on the same config: uninterrupted; failed by a real
+    Spark task failure in the middle of the 3rd of 6 λ values (exit 6, only the checkpoint
+    left, its "path" section at 2 λ values); resumed with --resume from there."""
+    from sparklr.app import checkpoint, common
+    from sparklr.app.train import main
+    from sparklr.errors import InfrastructureError
+    from sparklr.output import staging_path
+    from sparklr.spark import multisums
+    from sparklr.spark.iteration import FAULT_ENV
+
+    monkeypatch.setattr(common, "setup_logging", lambda: None)  # keep caplog's root handler
+    # run_job's os.environ.setdefault("SPARK_CONF_DIR", ...) is undone at teardown
+    monkeypatch.setenv("SPARK_CONF_DIR", os.environ.get("SPARK_CONF_DIR", "conf"))
+    data = dataset[0]
+    passes: list[int] = []  # multi-sums passes of the current run
+    fail_at = [0]  # the pass that fails (1-based; 0 = none)
+    real_multi_sums = multisums.multi_sums
+
+    def multi_sums(blocks, *args, **kwargs):
+        """The real pass; the ``fail_at``-th has its partition 0 task raise on the executor
+        (the fault hook of sparklr.spark.iteration; local mode does not retry tasks)."""
+        passes.append(1)
+        env = blocks.spark.sparkContext.environment
+        if len(passes) == fail_at[0]:
+            env[FAULT_ENV] = f"{blocks.evaluations + 1}:0"
+        try:
+            return real_multi_sums(blocks, *args, **kwargs)
+        finally:
+            env.pop(FAULT_ENV, None)
+
+    boundaries: list[int] = []  # passes made when each λ was checkpointed
+    real_write_section = checkpoint.write_section
+
+    def write_section(staging, key, value, prints):
+        boundaries.append(len(passes))
+        real_write_section(staging, key, value, prints)
+
+    monkeypatch.setattr(multisums, "multi_sums", multi_sums)
+    monkeypatch.setattr(checkpoint, "write_section", write_section)
+
+    def run(out, *extra: str) -> int:
+        passes.clear()
+        boundaries.clear()
+        caplog.clear()
+        keys = [
+            *("data.format=parquet", f"data.path={data}", "data.label=y", "data.partitions=3"),
+            *(f"output.path={out}", "output.spark_ml=false", "output.report=false"),
+            *("train.optimizer=lbfgs", "train.tol=1e-6", "train.checkpoint_every=2"),
+            *("tune.path=6", "tune.path_ratio=1e-3", "tune.folds=3", "tune.seed=9"),
+        ]
+        with caplog.at_level(logging.INFO, logger="sparklr"):
+            return main([*(a for k in keys for a in ("--set", k)), *extra])
+
+    full, out = tmp_path / "full", tmp_path / "resumed"
+    assert run(full) == 0
+    total, reference = len(passes), list(boundaries)
+    assert len(reference) == 6
+    fail_at[0] = reference[1] + (reference[2] - reference[1] + 1) // 2  # mid 3rd λ
+    assert reference[1] < fail_at[0] <= reference[2]
+
+    assert run(out) == InfrastructureError.exit_code
+    assert "Spark failed" in caplog.text and len(passes) == fail_at[0]  # the armed pass
+    staging = staging_path(out)
+    assert not out.exists()  # nothing published: no model.json, path.json, cv.json
+    assert sorted(p.name for p in staging.iterdir()) == [".sparklr-staging", "checkpoint.json"]
+    saved = json.loads((staging / "checkpoint.json").read_text())
+    assert "state" not in saved  # stopped before the model's fit
+    progress = saved["path"]["progress"]
+    path_ref = json.loads((full / "path.json").read_text())
+    assert progress["done"] == 2
+    for point, ref in zip(progress["points"], path_ref["points"][:2], strict=True):
+        assert (point["reg_param"], point["loss"]) == (ref["reg_param"], ref["loss"])
+
+    assert run(out, "--resume") == 0
+    assert "path: resuming after 2 of 6 values of λ" in caplog.text
+    # the 2 λ values done are not redone: the passes after the 2nd boundary, plus one for the
+    # warm start's sums (a fresh lockstep has no latest evaluation to answer it from)
+    assert len(passes) == total - reference[1] + 1 and len(boundaries) == 4
+    assert json.loads((out / "path.json").read_text()) == path_ref
+    cv, cv_ref = (json.loads((d / "cv.json").read_text()) for d in (out, full))
+    assert cv.pop("passes") == cv_ref.pop("passes") + 1  # the cost adds up across the runs
+    del cv["seconds"], cv_ref["seconds"]
+    assert cv == cv_ref  # λ̂, per-fold metrics, mean, sd: bit for bit
+    model, model_ref = (json.loads((d / "model.json").read_text()) for d in (out, full))
+    assert (model["coefficients"], model["intercept"]) == (
+        model_ref["coefficients"],
+        model_ref["intercept"],
+    )
+    assert not staging.exists()
