@@ -70,8 +70,21 @@ def first_message(exc: BaseException, limit: int = 400) -> str:
         cause = re.search(r"^Caused by: [\w.$]+: (.+)$", text, re.MULTILINE)
         if cause and "NO_HINT" in line:
             line = f"{line} ({cause.group(1).strip()})"
+        raised = _python_worker_exception(text)
+        if raised and "Python worker" in line:
+            line = f"{line.rstrip(':. ')}: {raised}"
         return line[:limit]
     return type(exc).__name__
+
+
+def _python_worker_exception(text: str) -> str | None:
+    """The last ``Name: message`` line of the first Python traceback in ``text`` (what a
+    Python worker raised), or None."""
+    start = text.find("Traceback (most recent call last):")
+    if start < 0:
+        return None
+    found = re.findall(r"^([A-Za-z_][\w.]*: .+)$", text[start:], re.MULTILINE)
+    return found[-1].strip() if found else None
 
 
 def is_read_failure(exc: BaseException) -> bool:
