@@ -51,5 +51,5 @@ is ``jobs/benchmark_job.py`` (whole ``train.py`` runs); :mod:`~sparklr.bench.spa
 :mod:`~sparklr.bench.scaling` is ``jobs/benchmark_scaling.py`` (with
 :mod:`~sparklr.bench.scaling_model`); :mod:`~sparklr.bench.cv` is ``jobs/benchmark_cv.py``
 (K-fold CV over a λ path vs one fit and MLlib's CrossValidator, with
-:mod:`~sparklr.bench.cv_report`).
+:mod:`~sparklr.bench.cv_report`, and :mod:`~sparklr.bench.cv_mllib`, its child processes).
 """

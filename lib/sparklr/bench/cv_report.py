@@ -62,16 +62,20 @@ class SparklrCv:
 
 @dataclass(frozen=True)
 class MllibCv:
-    """(c) MLlib ``CrossValidator`` in this process: read + assemble + cache + count seconds,
-    then the ``fit`` seconds (K × N fits from scratch and the refit at the best λ); per λ the
-    mean held-out metric over the folds (``avgMetrics``), the chosen λ, the iterations summed
-    over every fit, and the best model against sparklr's path at the same λ (both fitted on
-    all rows): max |w_ML − w| / max |w| and |b_ML − b|."""
+    """(c) MLlib ``CrossValidator`` in its own process (``sparklr.bench.cv_mllib fit``): the
+    process wall, launch to exit; inside it the SparkSession's start, read + assemble + cache +
+    count, the ``fit`` (K × N fits from scratch and the refit at the best λ) and the session's
+    stop, in seconds; per λ the mean held-out metric over the folds (``avgMetrics``), the
+    chosen λ, the iterations summed over every fit, and the best model against sparklr's path
+    at the same λ (both fitted on all rows): max |w_ML − w| / max |w| and |b_ML − b|."""
 
     rows: int
     reg_params: list[float]
+    wall: float
+    session_seconds: float
     load_seconds: float
     fit_seconds: float
+    stop_seconds: float
     avg_metrics: list[float]
     chosen_reg_param: float
     fits: int
@@ -79,14 +83,12 @@ class MllibCv:
     coefficient_rel_diff: float | None
     intercept_diff: float | None
 
-    @property
-    def wall(self) -> float:
-        return self.load_seconds + self.fit_seconds
-
 
 @dataclass(kw_only=True)
 class CvBenchResult:
-    """Everything one run measured; ``mllib`` is None when skipped (``skipped`` says why)."""
+    """Everything one run measured; ``mllib`` is None when skipped (``skipped`` says why).
+    ``data``: "dense" (double columns) or "sparse" (the sparse benchmark's vector column, its
+    :class:`~sparklr.bench.sparse_data.SparseShape` in ``sparse_shape``)."""
 
     rows: int
     features: int
@@ -99,6 +101,8 @@ class CvBenchResult:
     seed: int
     master: str
     data_path: str
+    data: str = "dense"
+    sparse_shape: dict[str, Any] | None = None
     loadavg_start: list[float]
     loadavg_end: list[float] = field(default_factory=list)
     skipped: dict[str, str] = field(default_factory=dict)
@@ -128,7 +132,7 @@ def lambda_agreement(grid: list[float], ours: float, theirs: float) -> tuple[int
 
 
 def ratios(r: CvBenchResult) -> dict[str, Ratio]:
-    """(b)/(a) and (c)/(b) of the wall seconds, with their targets."""
+    """(b)/(a) and (c)/(b) of the process walls, with their targets."""
     no_ml = r.skipped.get("mllib", "MLlib not measured")
     terms = {
         "cv_over_single_fit": (r.cv.wall, r.single.wall, "cv", "single fit"),
@@ -145,7 +149,6 @@ def to_json(r: CvBenchResult) -> dict[str, Any]:
         steps, verdict = lambda_agreement(
             r.cv.reg_params, r.cv.chosen_reg_param, r.mllib.chosen_reg_param
         )
-        out["mllib"]["wall"] = r.mllib.wall
         out["chosen_lambda"] = {"grid_steps": steps, "verdict": verdict}
     return out
 
@@ -176,8 +179,9 @@ def format_table(r: CvBenchResult) -> str:
         *_mllib_rows(r),
     ]  # fmt: skip
     lines = [
-        f"sparklr CV benchmark: {r.rows:,} rows x {r.features} features ({r.files} Parquet "
-        f"files), {r.master}; lbfgs, tol {r.tol:g}, max_iter {r.max_iter}, metric {r.metric}",
+        f"sparklr CV benchmark: {r.rows:,} rows x {r.features} features, {_kind(r)} "
+        f"({r.files} Parquet files), {r.master}; lbfgs, tol {r.tol:g}, max_iter {r.max_iter}, "
+        f"metric {r.metric}; every wall a whole process",
         f"  data: {r.data_path}",
         f"  load average at start {r.loadavg_start[0]:.1f}, at end {end:.1f}",
         "",
@@ -200,6 +204,12 @@ def format_table(r: CvBenchResult) -> str:
     return "\n".join(lines)
 
 
+def _kind(r: CvBenchResult) -> str:
+    if r.sparse_shape is None:
+        return "dense doubles"
+    return f"sparse binary vectors, {r.sparse_shape['nnz_per_row']:g} non-zeros per row"
+
+
 def _lambda(lam: float, mean: float | None) -> str:
     return f"{lam:.4g}" + ("" if mean is None else f" ({mean:.6f})")
 
@@ -212,8 +222,9 @@ def _mllib_rows(r: CvBenchResult) -> list[tuple[str, str]]:
     diff = "n/a" if m.coefficient_rel_diff is None else f"{m.coefficient_rel_diff:.1e}"
     return [
         (f"(c) MLlib CrossValidator, {r.folds} folds x {len(m.reg_params)} λ: wall", _s(m.wall)),
-        ("    read + assemble + cache + count / fit seconds", f"{m.load_seconds:.1f} / "
-         f"{m.fit_seconds:.1f}"),
+        ("    inside: start / read+cache+count / fit / stop s",
+         f"{m.session_seconds:.1f} / {m.load_seconds:.1f} / {m.fit_seconds:.1f} / "
+         f"{m.stop_seconds:.1f}"),
         ("    fits / iterations summed over them", f"{m.fits} / {m.iterations}"),
         (f"    chosen λ (avgMetrics {r.metric})", _lambda(m.chosen_reg_param, chosen_mean)),
         ("    best model vs sparklr's path at that λ: max|Δw|/max|w|", diff),
