@@ -87,6 +87,28 @@ def test_the_path_plot_is_skipped_with_a_warning_without_matplotlib(monkeypatch,
     assert "matplotlib is not installed" in caplog.text
 
 
+def test_a_wide_path_plot_draws_only_the_largest_coefficients(tmp_path, caplog):
+    from sparklr.app import tune
+
+    rng = np.random.default_rng(0)
+    coef = 0.01 * rng.standard_normal((5, 300))
+    big = [7, 150, 299]
+    coef[2, big] = [3.0, -2.0, 1.5]
+    assert tune.plotted_columns(coef[:, :30]) == list(range(30))  # narrow: every coefficient
+    chosen = tune.plotted_columns(coef, limit=10)
+    assert len(chosen) == 10 and set(big) <= set(chosen) and chosen == sorted(chosen)
+    size = np.abs(coef).max(axis=0)
+    assert size[chosen].min() >= np.delete(size, chosen).max()
+    points = [
+        PathPoint(10.0**-i, 0.5, 0.0, 3, 4, "converged", np.append(row, 0.0))
+        for i, row in enumerate(coef)
+    ]
+    with caplog.at_level(logging.INFO, logger="sparklr.train"):
+        tune._plot(tmp_path / "path.png", [f"x{j}" for j in range(300)], points)
+    assert (tmp_path / "path.png").stat().st_size > 0
+    assert f"draws {tune.MAX_PLOTTED} of 300 coefficients" in caplog.text
+
+
 def test_cross_validation_scores_each_fold_like_scikit_learn_and_publishes_the_refit(
     spark, dataset, tmp_path
 ):

@@ -10,8 +10,9 @@ staging directory:
 * ``path.json``: λ_max, ρ, the feature names and per λ: J, ‖∇J‖, iterations, passes, stop
   reason, non-zeros, the coefficients w and intercept b on the original scale;
 * ``path.csv``: the same, one row per λ, one column per coefficient;
-* ``path.png``: the penalized coefficients w̃ (the scale the penalty acts on) against log₁₀ λ
-  (skipped with a warning without matplotlib, the ``plot`` extra);
+* ``path.png``: the penalized coefficients w̃ (the scale the penalty acts on) against log₁₀ λ,
+  at most :data:`MAX_PLOTTED` of them (the largest along the path; skipped with a warning
+  without matplotlib, the ``plot`` extra);
 
 and report.md gets a "Regularization path" section (:func:`append_path_section`).
 
@@ -314,6 +315,20 @@ def _write_files(staging, objective, names, top, points) -> None:
     _plot(staging / PATH_PNG, names, points)
 
 
+#: path.png draws at most this many coefficients (a line per coefficient of a wide model would
+#: take longer to draw than the fits and show nothing); path.json/csv keep them all.
+MAX_PLOTTED = 40
+
+
+def plotted_columns(coef: np.ndarray, limit: int = MAX_PLOTTED) -> list[int]:
+    """The columns of ``coef`` (λ × n_x) path.png draws: all when at most ``limit``, else the
+    ``limit`` largest in max |w̃| along the path, in column order."""
+    if coef.shape[1] <= limit:
+        return list(range(coef.shape[1]))
+    size = np.abs(coef).max(axis=0)
+    return sorted(int(j) for j in np.argsort(-size, kind="stable")[:limit])
+
+
 def _plot(path: Path, names: list[str], points: list[PathPoint]) -> None:
     from sparklr.report import _pyplot
 
@@ -324,13 +339,18 @@ def _plot(path: Path, names: list[str], points: list[PathPoint]) -> None:
     lam = np.array([p.reg_param for p in points])
     shown = lam > 0
     coef = np.array([p.theta[:-1] for p in points])
+    columns = plotted_columns(coef)
+    title = "Regularization path"
+    if len(columns) < len(names):
+        title += f": the {len(columns)} of {len(names)} coefficients largest along it"
+        log.info("path: %s draws %d of %d coefficients", path.name, len(columns), len(names))
     fig, ax = plt.subplots(figsize=(7, 5), dpi=100)
-    for j, name in enumerate(names):
-        ax.plot(np.log10(lam[shown]), coef[shown, j], lw=1.2, label=name)
+    for j in columns:
+        ax.plot(np.log10(lam[shown]), coef[shown, j], lw=1.2, label=names[j])
     ax.axhline(0.0, color="black", lw=0.5)
     ax.set_xlabel("log₁₀ λ")
     ax.set_ylabel("coefficient w̃ (training scale)")
-    ax.set_title("Regularization path")
+    ax.set_title(title)
     ax.invert_xaxis()
     if len(names) <= 12:
         ax.legend(fontsize="small")
