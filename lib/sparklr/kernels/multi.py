@@ -181,8 +181,9 @@ class ColumnSums:
         self.eye = np.eye(groups)
         shape = (max(1, min(chunk_rows, len(y))), len(folds))
         self.a, self.t, self.scratch, self.r = (np.empty(shape) for _ in range(4))
+        #: with ``hessian``: the chunk's D, and Σ D per model so far
         self.d = np.empty(shape) if hessian else None
-        self.hess_bb = np.zeros(len(folds))
+        self.hess_bb = np.zeros(len(folds)) if hessian else None
         self.F, self.Fc, self.Fs = (np.empty((shape[0], groups)) for _ in range(3))
         self.ones = np.ones(shape[0])
         self.per_fold = np.zeros((4, groups, len(folds)))
