@@ -100,10 +100,10 @@ class FoldedInMemorySource:
         exact = len(self.y) <= self.exact_auc_rows
         return score_summary(self.X[keep], self.y[keep], w, b, exact_auc=exact)
 
-    def multi_sums(self, W, B, folds, *, class_weight=None) -> MultiSums:
+    def multi_sums(self, W, B, folds, *, class_weight=None, hessian=False) -> MultiSums:
         self.evaluations += 1
         return multi_block_sums(
-            self.X, self.y, self.v, self.f, W, B, folds, class_weight=class_weight
+            self.X, self.y, self.v, self.f, W, B, folds, class_weight=class_weight, hessian=hessian
         )
 
     def held_out_scores(self, W, B, folds) -> list[ScoreSummary]:

@@ -109,8 +109,9 @@ def test_a_wide_path_plot_draws_only_the_largest_coefficients(tmp_path, caplog):
     assert f"draws {tune.MAX_PLOTTED} of 300 coefficients" in caplog.text
 
 
+@pytest.mark.parametrize("optimizer", ["lbfgs", "newton"])
 def test_cross_validation_scores_each_fold_like_scikit_learn_and_publishes_the_refit(
-    spark, dataset, tmp_path
+    spark, dataset, tmp_path, optimizer
 ):
     from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import log_loss
@@ -118,10 +119,11 @@ def test_cross_validation_scores_each_fold_like_scikit_learn_and_publishes_the_r
 
     path, X, y = dataset
     out = tmp_path / "m"
-    config = tune_config(path, out, "tune.reg_params=[0.05, 0.005]", "tune.folds=3", "tune.seed=9")
-    result = train(config)
+    keys = ("tune.reg_params=[0.05, 0.005]", "tune.folds=3", "tune.seed=9")
+    result = train(tune_config(path, out, *keys, f"train.optimizer={optimizer}"))
     doc = json.loads((out / "cv.json").read_text())
     assert (doc["folds"], doc["metric"], doc["rule"]) == (3, "log_loss", "min")
+    assert doc["mode"] == "lockstep"  # newton too: its passes carry every model's Hessian
     assert [p["reg_param"] for p in doc["points"]] == [0.05, 0.005]
     f = fold_ids(9, 3, y, None, dense_row_digest(X))  # = the blocks' (tests/spark)
     for point in doc["points"]:
@@ -149,7 +151,7 @@ def test_cross_validation_scores_each_fold_like_scikit_learn_and_publishes_the_r
     assert float(rows[0]["fold_2"]) == doc["points"][0]["folds"][2]
     assert (out / "cv.png").stat().st_size > 0
     assert "## Cross-validation" in (out / "report.md").read_text()
-    print("cv passes", doc["passes"], "seconds", doc["seconds"])
+    print(optimizer, "cv passes", doc["passes"], "seconds", doc["seconds"])
 
 
 def test_a_cross_validated_path_failed_mid_path_resumes_to_the_uninterrupted_results(

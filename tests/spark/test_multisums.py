@@ -1,5 +1,5 @@
 """The multi-model passes (sparklr.spark.multisums) against the single-model passes of the same
-blocks: BlockSet.sums(fold=k) and score_summary(fold=k)."""
+blocks: BlockSet.sums(fold=k) (with the Hessian too) and score_summary(fold=k)."""
 
 from __future__ import annotations
 
@@ -59,3 +59,17 @@ def test_one_scoring_pass_gives_every_folds_held_out_summary(blocks, models):
         assert multi.held_loss[k] / multi.held_rows[k] == pytest.approx(got["log_loss"], rel=1e-12)
     with pytest.raises(ValueError, match="not among"):
         blocks.held_out_scores(W[:, :1], B[:1], np.array([ALL_ROWS]))
+
+
+def test_each_models_hessian_comes_through_the_distributed_reduce(blocks, models):
+    W, B = models
+    sums = blocks.multi_sums(W, B, FOLDS, class_weight=(0.8, 1.3), hessian=True)
+    assert len(blocks.metas) > 1  # several blocks' Hessians were added in the reduce
+    for j in (0, len(FOLDS) - 1):  # a fold model and the full-data model
+        fold = None if FOLDS[j] == ALL_ROWS else int(FOLDS[j])
+        ref = blocks.sums(W[:, j], B[j], hessian=True, class_weight=(0.8, 1.3), fold=fold)
+        got = sums.model(j)
+        assert_sums_close(got, ref)
+        np.testing.assert_allclose(got.hess_ww, ref.hess_ww, rtol=1e-12)
+        np.testing.assert_allclose(got.hess_wb, ref.hess_wb, rtol=1e-12)
+        assert got.hess_bb == pytest.approx(ref.hess_bb, rel=1e-12)

@@ -19,15 +19,11 @@ and report.md gets a "Regularization path" section (:func:`append_path_section`)
 Without ``tune.folds`` the run's model is still the fit at ``train.reg_param``. With
 ``tune.folds = K`` the same λ values are cross-validated on the folds fixed in the blocks,
 ``cv.json``/``cv.csv``/``cv.png`` written (:mod:`sparklr.app.cv_files`) and the run's model
-is the refit on all rows at the chosen λ, started from the path's optimum there. Two ways
-(:func:`write_tuning` picks):
-
-* lockstep (every optimizer but newton): the K fold fits and the full-data path's fit run
-  together at each λ, every pass serving all of them (:mod:`sparklr.tuning.lockstep_cv`);
-  checkpointed at each λ boundary (the checkpoint's "path" section), so ``--resume``
-  continues mid-path with the same results;
-* sequential (newton, which needs ∇²J per fold): :func:`write_path`, then :func:`write_cv`,
-  fold after fold (:mod:`sparklr.tuning.cv`); not checkpointed.
+is the refit on all rows at the chosen λ, started from the path's optimum there. The K fold
+fits and the full-data path's fit run in lockstep at each λ, every pass serving all of them
+(:mod:`sparklr.tuning.lockstep_cv`), with every optimizer — newton too, whose passes then
+carry each model's ∇²J sums; checkpointed at each λ boundary (the checkpoint's "path"
+section), so ``--resume`` continues mid-path with the same results.
 """
 
 from __future__ import annotations
@@ -48,7 +44,7 @@ from sparklr.config import Config
 from sparklr.objective import LogisticObjective, log_odds_intercept
 from sparklr.optimizers import OptimizerState
 from sparklr.output import write_json_atomic
-from sparklr.tuning.cv import CvResult, cross_validate
+from sparklr.tuning.cv import CvResult
 from sparklr.tuning.lockstep_cv import Progress, cross_validate_path
 from sparklr.tuning.path import PathPoint, fit_path, geometric_path, lambda_max, null_theta
 
@@ -102,12 +98,9 @@ def write_tuning(
     u = config.tune
     if not (u.path or u.reg_params):
         return None
-    if not u.folds or config.train.optimizer == "newton":
-        if u.folds:
-            log.info("cv: newton needs ∇²J per fold: the folds run one after another")
-        return write_cv(
-            config, problem, blocks, staging, write_path(config, problem, names, staging)
-        )
+    if not u.folds:
+        write_path(config, problem, names, staging)
+        return None
     objective = problem.objective
     b0, top, lambdas = _lambdas(config, problem)
     saved = checkpoint.read_section(staging, PATH_SECTION, fingerprints) if resume else None
@@ -159,36 +152,6 @@ class Selection:
     summary: dict
 
 
-def write_cv(
-    config: Config, problem: Problem, blocks, staging: Path, points: list[PathPoint]
-) -> Selection | None:
-    """Cross-validate the path's λ values (module docstring) and set ``problem`` to the
-    refit at the chosen λ̂: its objective's λ, its α (when "auto") and ``problem.selection``.
-    Nothing happens without tune.folds."""
-    u = config.tune
-    if not u.folds:
-        return None
-
-    objective = problem.objective
-    b0 = (
-        log_odds_intercept(problem.moments, problem.class_weight)
-        if config.train.fit_intercept
-        else 0.0
-    )
-    passes, t0 = blocks.evaluations, time.perf_counter()
-    result = cross_validate(
-        objective,
-        blocks,
-        [p.reg_param for p in points],
-        _fitter(config, problem),
-        null_theta(objective.n_features, b0),
-        metric=u.metric,
-        rule=u.rule,
-    )
-    cost = {"passes": blocks.evaluations - passes, "seconds": time.perf_counter() - t0}
-    return _select(config, problem, staging, result, points, {**cost, "mode": "sequential"})
-
-
 def _select(
     config: Config,
     problem: Problem,
@@ -197,7 +160,8 @@ def _select(
     points: list[PathPoint],
     cost: dict,
 ) -> Selection:
-    """Write the CV files and set ``problem`` to the refit at λ̂ (see :func:`write_cv`)."""
+    """Write the CV files and set ``problem`` to the refit at λ̂: its objective's λ, its α
+    (when "auto"); the :class:`Selection` for the model's fit."""
     from sparklr.app.cv_files import write_cv_files
 
     u = config.tune

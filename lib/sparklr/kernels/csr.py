@@ -109,11 +109,8 @@ def block_sums(
 ) -> BlockSums:
     """Partial sums of one CSR block at (w, b), in one pass (see module docstring)."""
     n = X.n_features
-    if hessian and n > MAX_HESSIAN_FEATURES:
-        raise ValueError(
-            f"the CSR kernel forms the Hessian only for n_x ≤ {MAX_HESSIAN_FEATURES} "
-            f"(got {n}); use a first-order optimizer (lbfgs)"
-        )
+    if hessian:
+        _check_hessian_width(n)
     total = BlockSums.zeros(n, hessian)
     total.rows = X.rows
     if X.rows == 0:
@@ -142,8 +139,21 @@ def block_sums(
             d = d * v
         total.hess_wb = A.T @ d
         total.hess_bb = float(d.sum())
-        total.hess_ww = (A.T @ A.multiply(d[:, None]).tocsr()).toarray()
+        total.hess_ww = _weighted_gram(A, d)
     return total
+
+
+def _check_hessian_width(n: int) -> None:
+    if n > MAX_HESSIAN_FEATURES:
+        raise ValueError(
+            f"the CSR kernel forms the Hessian only for n_x ≤ {MAX_HESSIAN_FEATURES} "
+            f"(got {n}); use a first-order optimizer (lbfgs)"
+        )
+
+
+def _weighted_gram(A: sp.csr_matrix, d: np.ndarray) -> np.ndarray:
+    """Aᵀ diag(d) A, dense (n_x × n_x)."""
+    return (A.T @ A.multiply(d[:, None]).tocsr()).toarray()
 
 
 def multi_block_sums(
@@ -156,25 +166,37 @@ def multi_block_sums(
     folds: np.ndarray,
     *,
     class_weight: tuple[float, float] | None = None,
+    hessian: bool = False,
 ) -> MultiSums:
     """The sums of the K' models (W, B, ``folds``) of :mod:`sparklr.kernels.multi` over one
-    CSR block: Z = X_p W + B and X_pᵀ(R ⊙ V), one sparse × dense product each way."""
+    CSR block: Z = X_p W + B and X_pᵀ(R ⊙ V), one sparse × dense product each way; with
+    ``hessian`` also X_pᵀ D and X_pᵀ diag(d_j) X_p per model j, as :func:`block_sums`."""
     W = np.asarray(W, dtype=np.float64)
     B = np.asarray(B, dtype=np.float64)
     folds = np.asarray(folds, dtype=np.int64)
     check_models(W, B, folds, X.n_features)
-    total = MultiSums.zeros(X.n_features, len(B))
+    if hessian:
+        _check_hessian_width(X.n_features)
+    total = MultiSums.zeros(X.n_features, len(B), hessian)
     if X.rows == 0:
         return total
     A = X.scipy()
     Z = np.asarray(A @ W) + B
     step = chunk_rows_for_models(len(B))
-    columns = ColumnSums(y, v, f, folds, class_weight, step)
+    columns = ColumnSums(y, v, f, folds, class_weight, step, hessian)
     R = np.empty_like(Z)
+    D = np.empty_like(Z) if hessian else None
     for start in range(0, X.rows, step):
-        R[start : start + step] = columns.add(Z[start : start + step], start)
+        rows = slice(start, start + step)
+        R[rows], D_c = columns.add(Z[rows], start)
+        if hessian:
+            D[rows] = D_c
     columns.finish(total)
     total.grad_w += np.asarray(A.T @ R)
+    if hessian:
+        total.hess_wb += np.asarray(A.T @ D)
+        for j in range(len(B)):
+            total.hess_ww[j] += _weighted_gram(A, D[:, j])
     return total
 
 

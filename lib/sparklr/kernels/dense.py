@@ -121,20 +121,22 @@ def multi_block_sums(
     folds: np.ndarray,
     *,
     class_weight: tuple[float, float] | None = None,
+    hessian: bool = False,
     chunk_rows: int | None = None,
 ) -> MultiSums:
     """The sums of the K' models (W, B, ``folds``) of :mod:`sparklr.kernels.multi` over one
     dense block, chunk by chunk as :func:`block_sums`: per chunk Z = X_c W + B and
-    X_cᵀ(R ⊙ V), two BLAS-3 products on the chunk while it is in cache."""
+    X_cᵀ(R ⊙ V), two BLAS-3 products on the chunk while it is in cache (and with ``hessian``
+    the chunk's curvature products, :func:`_add_multi_hessians`)."""
     m_p, n = X.shape
     W = np.asarray(W, dtype=np.float64)
     B = np.asarray(B, dtype=np.float64)
     folds = np.asarray(folds, dtype=np.int64)
     check_models(W, B, folds, n)
-    total = MultiSums.zeros(n, len(B))
+    total = MultiSums.zeros(n, len(B), hessian)
     W_x = np.ascontiguousarray(W, dtype=X.dtype)
     step = chunk_rows or min(chunk_rows_for(n, X.dtype.itemsize), chunk_rows_for_models(len(B)))
-    columns = ColumnSums(y, v, f, folds, class_weight, step)
+    columns = ColumnSums(y, v, f, folds, class_weight, step, hessian)
     Z = np.empty((min(step, m_p), len(B)))
     for start in range(0, m_p, step):
         stop = min(start + step, m_p)
@@ -144,10 +146,22 @@ def multi_block_sums(
         else:
             Zc[:] = Xc @ W_x
         Zc += B
-        R = columns.add(Zc, start)
+        R, D = columns.add(Zc, start)
         total.grad_w += Xc.T @ R.astype(X.dtype, copy=False)
+        if D is not None:
+            _add_multi_hessians(total, Xc, D)
     columns.finish(total)
     return total
+
+
+def _add_multi_hessians(total: MultiSums, Xc: np.ndarray, D: np.ndarray) -> None:
+    """A chunk's curvature products into ``total``: X_cᵀ D into hess_wb (one BLAS-3
+    product), (X_c ⊙ d_j)ᵀ X_c into hess_ww[j] per model j, formed in the storage dtype as
+    :func:`block_sums` forms its own."""
+    D_x = D.astype(Xc.dtype, copy=False)
+    total.hess_wb += Xc.T @ D_x
+    for j in range(D.shape[1]):
+        total.hess_ww[j] += (Xc.T * D_x[:, j]) @ Xc
 
 
 def score_summary(

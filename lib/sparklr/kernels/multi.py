@@ -25,7 +25,16 @@ them, the held-out log-loss at the same point, unweighted per row as the model's
 Column j's numbers depend on X, y, v, f and column j alone; with the same shape of W and the
 same column they are bit-identical whatever the other columns hold (a GEMM's summation order
 per element depends on the shapes, not the values), which the lockstep driver relies on
-(:mod:`sparklr.tuning.lockstep`). No Hessian: Newton runs the folds one after another.
+(:mod:`sparklr.tuning.lockstep`).
+
+When asked (``hessian``, for Newton in lockstep), each model's curvature sums too, as the
+single-model kernel's ``hessian=True`` (Fisher curvature, :mod:`sparklr.kernels`) with the
+same weights: with D = V ⊙ A ⊙ (1 − A) (m_p × K')::
+
+    hess_ww[j] = Xᵀ diag(D[:, j]) X      hess_wb[:, j] = Xᵀ D[:, j]      hess_bb_j = Σ_i D_ij
+
+— Xᵀ D is one BLAS-3 product, hess_ww one (X ⊙ d_j)ᵀ X product per model (K' n_x² per row,
+the cost of K' Newton passes' Hessians, for one read of X).
 
 The block types' kernels: :func:`sparklr.kernels.dense.multi_block_sums`,
 :func:`sparklr.kernels.csr.multi_block_sums`; both form Z and Xᵀ(R ⊙ V) and share
@@ -57,9 +66,15 @@ class MultiSums:
     correct: np.ndarray
     held_loss: np.ndarray
     held_rows: np.ndarray
+    #: K' × n_x × n_x: entry j is model j's Σ V d x xᵀ (None without ``hessian``).
+    hess_ww: np.ndarray | None = None
+    #: n_x × K': column j is model j's Σ V d x.
+    hess_wb: np.ndarray | None = None
+    #: K': model j's Σ V d.
+    hess_bb: np.ndarray | None = None
 
     @classmethod
-    def zeros(cls, n_features: int, models: int) -> MultiSums:
+    def zeros(cls, n_features: int, models: int, hessian: bool = False) -> MultiSums:
         z = np.zeros(models)
         return cls(
             z.copy(),
@@ -70,9 +85,17 @@ class MultiSums:
             z.copy(),
             z.copy(),
             np.zeros(models, dtype=np.int64),
+            np.zeros((models, n_features, n_features)) if hessian else None,
+            np.zeros((n_features, models)) if hessian else None,
+            z.copy() if hessian else None,
         )
 
+    @property
+    def has_hessian(self) -> bool:
+        return self.hess_ww is not None
+
     def __add__(self, other: MultiSums) -> MultiSums:
+        both = self.has_hessian and other.has_hessian
         return MultiSums(
             self.loss + other.loss,
             self.grad_w + other.grad_w,
@@ -82,10 +105,15 @@ class MultiSums:
             self.correct + other.correct,
             self.held_loss + other.held_loss,
             self.held_rows + other.held_rows,
+            self.hess_ww + other.hess_ww if both else None,
+            self.hess_wb + other.hess_wb if both else None,
+            self.hess_bb + other.hess_bb if both else None,
         )
 
     def model(self, j: int) -> BlockSums:
-        """Model j's training sums, as the single-model kernel returns them."""
+        """Model j's training sums, as the single-model kernel returns them (with its Hessian
+        pieces when these sums have them)."""
+        hessian = self.has_hessian
         return BlockSums(
             loss=float(self.loss[j]),
             grad_w=self.grad_w[:, j].copy(),
@@ -93,6 +121,9 @@ class MultiSums:
             weight_sum=float(self.weight_sum[j]),
             rows=int(self.rows[j]),
             correct=float(self.correct[j]),
+            hess_ww=self.hess_ww[j].copy() if hessian else None,
+            hess_wb=self.hess_wb[:, j].copy() if hessian else None,
+            hess_bb=float(self.hess_bb[j]) if hessian else None,
         )
 
 
@@ -119,7 +150,8 @@ class ColumnSums:
     """The elementwise part of the K' models' sums over one block (module docstring), chunk
     by chunk into buffers allocated once: :meth:`add` each chunk's margins Z_c = X_c W + B in
     row order — it returns the chunk's R ⊙ V, whose X_cᵀ(R ⊙ V) the caller adds to
-    ``grad_w`` — then :meth:`finish`.
+    ``grad_w``, and with ``hessian`` its D = V ⊙ A ⊙ (1 − A), whose X_c products the caller
+    adds to ``hess_wb`` and ``hess_ww`` (Σ D is summed here) — then :meth:`finish`.
 
     No m × K' mask is formed for the sums: with F the rows' one-hot fold matrix (m × g, g the
     fold ids present; one column of ones without folds), F_c = diag(c) F and I the g × K'
@@ -138,6 +170,7 @@ class ColumnSums:
         folds: np.ndarray,
         class_weight: tuple[float, float] | None,
         chunk_rows: int,
+        hessian: bool = False,
     ) -> None:
         if f is None and np.any(folds != ALL_ROWS):
             raise ValueError("a fold model needs the block's fold ids f")
@@ -148,15 +181,18 @@ class ColumnSums:
         self.eye = np.eye(groups)
         shape = (max(1, min(chunk_rows, len(y))), len(folds))
         self.a, self.t, self.scratch, self.r = (np.empty(shape) for _ in range(4))
+        #: with ``hessian``: the chunk's D, and Σ D per model so far
+        self.d = np.empty(shape) if hessian else None
+        self.hess_bb = np.zeros(len(folds)) if hessian else None
         self.F, self.Fc, self.Fs = (np.empty((shape[0], groups)) for _ in range(3))
         self.ones = np.ones(shape[0])
         self.per_fold = np.zeros((4, groups, len(folds)))
         #: per fold: rows, Σ c, Σ c y (data only)
         self.data_sums = np.zeros((3, groups))
 
-    def add(self, Z: np.ndarray, start: int) -> np.ndarray:
-        """Rows start … start + len(Z) − 1: their sums, and their R ⊙ V (a buffer, valid
-        until the next call)."""
+    def add(self, Z: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray | None]:
+        """Rows start … start + len(Z) − 1: their sums, and their R ⊙ V and D (None without
+        ``hessian``; buffers, valid until the next call)."""
         m_c = Z.shape[0]
         rows = slice(start, start + m_c)
         y = self.y[rows, None]
@@ -184,9 +220,16 @@ class ColumnSums:
         np.greater_equal(Z, 0.0, out=scratch, casting="unsafe")
         self.per_fold[3] += Fs.T @ scratch
         np.matmul(Fc, self.include, out=R)  # V = F_c I
+        D = None
+        if self.d is not None:
+            D = self.d[:m_c]
+            np.subtract(1.0, A, out=D)
+            D *= A
+            D *= R  # D = V ⊙ A ⊙ (1 − A)
+            self.hess_bb += ones @ D
         A -= y
         R *= A
-        return R
+        return R, D
 
     def finish(self, total: MultiSums) -> None:
         """Add the block's sums (all its rows added) into ``total``."""
@@ -202,6 +245,8 @@ class ColumnSums:
         total.correct += (include * (hits + weighted_other[:, None])).sum(axis=0)
         total.held_loss += (exclude * held).sum(axis=0)
         total.held_rows += np.rint(exclude.T @ counts).astype(np.int64)
+        if self.d is not None:
+            total.hess_bb += self.hess_bb
 
 
 def _row_weights(

@@ -318,10 +318,11 @@ class BlockSet(Inspection):
 
             return self._pass(task, _add_gram, 8 * (self.n_features + 2))
 
-    def multi_sums(self, W, B, folds, *, class_weight=None):
-        """The sums of K' models (columns of W, entries of B, a fold each; -1 = all rows) in
-        one pass: :func:`sparklr.spark.multisums.multi_sums`."""
-        return multisums.multi_sums(self, W, B, folds, class_weight)
+    def multi_sums(self, W, B, folds, *, class_weight=None, hessian=False):
+        """The sums of K' models (columns of W, entries of B, a fold each; -1 = all rows),
+        with their Hessian pieces when asked, in one pass:
+        :func:`sparklr.spark.multisums.multi_sums`."""
+        return multisums.multi_sums(self, W, B, folds, class_weight, hessian)
 
     def held_out_scores(self, W, B, folds) -> list[ScoreSummary]:
         """Fold k_j's held-out summary at (w_j, b_j) for every j, in one pass:

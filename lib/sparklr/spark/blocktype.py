@@ -108,9 +108,10 @@ class BlockType(Protocol):
         folds: np.ndarray,
         *,
         class_weight: tuple[float, float] | None,
+        hessian: bool = False,
     ) -> MultiSums:
-        """The sums of K' models at once (:mod:`sparklr.kernels.multi`): the type's
-        multi-model kernel."""
+        """The sums of K' models at once (:mod:`sparklr.kernels.multi`), with their Hessian
+        pieces when asked: the type's multi-model kernel."""
 
     def score(
         self, X: Features, y: np.ndarray, w: np.ndarray, b: float, *, exact_auc: bool

@@ -124,8 +124,9 @@ class CsrBlock:
         folds: np.ndarray,
         *,
         class_weight: tuple[float, float] | None,
+        hessian: bool = False,
     ) -> MultiSums:
-        return multi_block_sums(X, y, v, f, W, B, folds, class_weight=class_weight)
+        return multi_block_sums(X, y, v, f, W, B, folds, class_weight=class_weight, hessian=hessian)
 
     def score(
         self, X: CsrMatrix, y: np.ndarray, w: np.ndarray, b: float, *, exact_auc: bool

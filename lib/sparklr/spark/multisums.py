@@ -2,8 +2,9 @@
 each, on the resident blocks of a :class:`~sparklr.spark.blockset.BlockSet`.
 
 * :func:`multi_sums`: the :class:`~sparklr.kernels.multi.MultiSums` of K' models (W: n_x × K',
-  B, a fold k_j per model, −1 for all rows) — each task runs its block type's multi-model kernel
-  (Z = X W + B: the block is read once for all of them);
+  B, a fold k_j per model, −1 for all rows), with their Hessian pieces when asked (Newton in
+  lockstep) — each task runs its block type's multi-model kernel (Z = X W + B: the block is
+  read once for all of them), the reduce tree adds the blocks' sums, Hessians included;
 * :func:`held_out_scores`: the :class:`~sparklr.kernels.ScoreSummary` of fold k_j's held-out
   rows f = k_j at (w_j, b_j), for K folds in one job (the AUC's tally, which the sums cannot
   give).
@@ -44,6 +45,7 @@ class MultiParams:
     n_features: int
     class_weight: tuple[float, float] | None = None
     exact_auc: bool = False
+    hessian: bool = False
 
 
 def partition_multi_sums(
@@ -61,9 +63,10 @@ def partition_multi_sums(
             params.B,
             params.folds,
             class_weight=params.class_weight,
+            hessian=params.hessian,
         )
 
-    empty = MultiSums.zeros(params.n_features, len(params.B))
+    empty = MultiSums.zeros(params.n_features, len(params.B), params.hessian)
     return _block_task(index, rows, params.evaluation, params.block_type, empty, kernel)
 
 
@@ -103,8 +106,10 @@ def multi_sums(
     B: np.ndarray,
     folds: np.ndarray,
     class_weight: tuple[float, float] | None = None,
+    hessian: bool = False,
 ) -> MultiSums:
-    """The K' models' sums over every block of ``blocks`` in one Spark job (module docstring)."""
+    """The K' models' sums over every block of ``blocks`` in one Spark job (module docstring),
+    with each model's Hessian pieces when ``hessian``."""
     W, B = np.asarray(W, dtype=np.float64), np.asarray(B, dtype=np.float64)
     folds = np.asarray(folds, dtype=np.int64)
     _check(blocks, W, B, folds, held_out=False)
@@ -112,11 +117,19 @@ def multi_sums(
 
         def task(evaluation: int):
             params = MultiParams(
-                weights, B, folds, evaluation, blocks.block_type, blocks.n_features, class_weight
+                weights,
+                B,
+                folds,
+                evaluation,
+                blocks.block_type,
+                blocks.n_features,
+                class_weight,
+                hessian=hessian,
             )
             return partial(partition_multi_sums, params=params)
 
-        return blocks._pass(task, operator.add, 8 * (blocks.n_features + 8) * len(B))
+        n = blocks.n_features
+        return blocks._pass(task, operator.add, 8 * (n + 8 + hessian * (n + 1) ** 2) * len(B))
 
 
 def held_out_scores(blocks, W: np.ndarray, B: np.ndarray, folds: np.ndarray) -> list[ScoreSummary]:

@@ -13,14 +13,17 @@ order, zeros for a model not asking — and gives each model its column. So
 * which models share a pass depends only on their own sequences of requests, never on
   timing, and column j's sums do not depend on the other columns (same shape, same column:
   bit-identical), so every model's fit is bit-identical run to run, alone or in company;
+* a pass carries every model's Hessian pieces when any request in it asks for them (all of
+  Newton's do; the Fisher curvature, as the single-model kernels') — the other sums of a
+  column are the same with or without them;
 * a model asking again at the point of its latest evaluation (the next λ's warm start, whose
-  data sums are those at the previous optimum) is answered from that evaluation, no pass;
+  data sums are those at the previous optimum) is answered from that evaluation, no pass — a
+  request for the Hessian only from an evaluation that had it;
 * an exception in one fit stops the others at their next request and is raised (the lowest
   model's first); a failed pass is raised likewise; every thread is joined before returning.
 
 The held-out log-loss of fold k_j at the latest point of model j comes with its sums
-(:meth:`held_out`). No Hessian (``hessian=True`` is a ValueError): Newton runs the folds one
-after another (:func:`sparklr.tuning.cv.cross_validate`).
+(:meth:`held_out`).
 """
 
 from __future__ import annotations
@@ -41,7 +44,7 @@ class MultiSource(Protocol):
     n_features: int
 
     def multi_sums(
-        self, W: np.ndarray, B: np.ndarray, folds: np.ndarray, *, class_weight=None
+        self, W: np.ndarray, B: np.ndarray, folds: np.ndarray, *, class_weight=None, hessian=False
     ) -> MultiSums: ...
 
 
@@ -69,11 +72,12 @@ class ModelSource:
         class_weight: tuple[float, float] | None = None,
         curvature: str = FISHER,
     ) -> BlockSums:
-        if hessian:
-            raise ValueError("a lockstep pass has no Hessian; run the fits one by one")
+        if hessian and curvature != FISHER:
+            raise ValueError(f"a lockstep pass sums the {FISHER} curvature only, not {curvature}")
         if class_weight != self.lockstep.class_weight:
             raise ValueError("every model of a lockstep must share its class weight")
-        return self.lockstep.submit(self.model, np.asarray(w, dtype=np.float64), float(b))
+        w = np.asarray(w, dtype=np.float64)
+        return self.lockstep.submit(self.model, w, float(b), hessian=hessian)
 
 
 class Lockstep:
@@ -92,7 +96,8 @@ class Lockstep:
         #: Multi-model passes made so far.
         self.passes = 0
         self._cond = threading.Condition()
-        self._requests: dict[int, tuple[np.ndarray, float]] = {}
+        #: Per model waiting: (w, b, whether it asks for the Hessian).
+        self._requests: dict[int, tuple[np.ndarray, float, bool]] = {}
         self._answers: dict[int, BlockSums] = {}
         self._running: set[int] = set()
         self._failed = False
@@ -109,13 +114,14 @@ class Lockstep:
         return latest[2] if latest and latest[0] == _key(w, b) else None
 
     # ------------------------------------------------------------ the fits' side
-    def submit(self, model: int, w: np.ndarray, b: float) -> BlockSums:
-        """Model ``model``'s sums at (w, b), from the next pass (or its latest evaluation)."""
+    def submit(self, model: int, w: np.ndarray, b: float, *, hessian: bool = False) -> BlockSums:
+        """Model ``model``'s sums at (w, b), with the Hessian pieces when ``hessian``, from the
+        next pass (or its latest evaluation, when that had what is asked)."""
         with self._cond:
             latest = self._latest.get(model)
-            if latest and latest[0] == _key(w, b):
+            if latest and latest[0] == _key(w, b) and (latest[1].has_hessian or not hessian):
                 return latest[1]
-            self._requests[model] = (w, b)
+            self._requests[model] = (w, b, hessian)
             self._cond.notify_all()
             while model not in self._answers and not self._failed:
                 self._cond.wait()
@@ -181,17 +187,21 @@ class Lockstep:
                 self._answers.update(answers)
                 self._cond.notify_all()
 
-    def _pass(self, batch: dict[int, tuple[np.ndarray, float]]) -> dict[int, BlockSums]:
-        """One multi-model pass for the requests in ``batch`` (always K' columns)."""
+    def _pass(self, batch: dict[int, tuple[np.ndarray, float, bool]]) -> dict[int, BlockSums]:
+        """One multi-model pass for the requests in ``batch`` (always K' columns), with the
+        Hessian pieces when any request asks."""
         models = len(self.folds)
         W = np.zeros((self.source.n_features, models))
         B = np.zeros(models)
-        for j, (w, b) in batch.items():
+        for j, (w, b, _) in batch.items():
             W[:, j], B[j] = w, b
-        sums = self.source.multi_sums(W, B, self.folds, class_weight=self.class_weight)
+        hessian = any(asks for _, _, asks in batch.values())
+        sums = self.source.multi_sums(
+            W, B, self.folds, class_weight=self.class_weight, hessian=hessian
+        )
         self.passes += 1
         answers = {}
-        for j, (w, b) in batch.items():
+        for j, (w, b, _) in batch.items():
             answers[j] = sums.model(j)
             held = (float(sums.held_loss[j]), int(sums.held_rows[j]))
             self._latest[j] = (_key(w, b), answers[j], held)
