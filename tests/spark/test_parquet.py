@@ -17,8 +17,8 @@ from sparklr.errors import DataError
 from sparklr.kernels.dense import block_sums
 from sparklr.spark import blockfiles
 from sparklr.spark.blockset import BlockSet
-from sparklr.spark.loading import load_frames
-from sparklr.spark.parquet import ParquetPlan, plan_parquet_blocks, read_slices
+from sparklr.spark.loading import Categorical, load_frames
+from sparklr.spark.parquet import ParquetPlan, list_local_parquet, plan_parquet_blocks, read_slices
 
 from tests.conftest import make_logistic_data
 
@@ -265,3 +265,68 @@ def test_corrupt_pages_are_bad_data_naming_the_file(spark, tmp_path, data):
     assert frames.parquet is not None
     with pytest.raises(DataError, match=r"cannot read the input: file:.*part-00002\.parquet"):
         BlockSet(spark, frames.train, "label", NAMES, parquet=frames.parquet).build()
+
+
+def test_a_local_listing_gives_the_files_and_schema_of_spark_s_reader(spark, tmp_path):
+    import datetime
+
+    directory = tmp_path / "typed"
+    directory.mkdir()
+    for k in range(3):
+        table = pa.table(
+            {
+                "label": pa.array([0, 1], pa.int32()),
+                "i64": pa.array([1, 2], pa.int64()),
+                "f32": pa.array([0.5, 1.5], pa.float32()),
+                "f64": [0.25, None],
+                "flag": [True, False],
+                "name": ["a", "b"],
+                "day": pa.array([datetime.date(2026, 12, 1)] * 2),
+                "at": pa.array([datetime.datetime(2026, 12, 1, 8)] * 2, pa.timestamp("us")),
+                "amount": pa.array([Decimal("1.25"), Decimal("2.50")], pa.decimal128(6, 2)),
+            }
+        )
+        pq.write_table(table, directory / f"part-{k:05d}.parquet")
+    (directory / "_SUCCESS").write_text("")
+    (directory / ".part-00000.parquet.crc").write_bytes(b"\0")
+    listing = list_local_parquet(str(directory))
+    frame = spark.read.parquet(str(directory))
+    assert sorted(listing.files) == sorted(frame.inputFiles())
+    assert listing.schema == frame.schema  # names, types and nullability
+    single = directory / "part-00001.parquet"
+    assert list_local_parquet(f"file:{single}").files == tuple(
+        spark.read.parquet(str(single)).inputFiles()
+    )
+    # what only Spark's listing reads is left to it, with the reason
+    (tmp_path / "parted" / "day=1").mkdir(parents=True)
+    assert "subdirectories" in list_local_parquet(str(tmp_path / "parted"))
+    assert "URI scheme" in list_local_parquet("hdfs://namenode/data")
+    assert "no data files" in list_local_parquet(str(tmp_path / "missing"))
+    nested = tmp_path / "nested.parquet"
+    pq.write_table(pa.table({"label": [0.0], "v": [{"values": [1.0]}]}), nested)
+    assert "nested" in list_local_parquet(str(nested))
+
+
+def test_local_parquet_is_planned_without_spark_sql_unless_a_column_needs_spark(
+    spark, tmp_path, dataset
+):
+    directory, uris = dataset
+    frames = load_frames(spark, fmt="parquet", path=directory, label="label", features=NAMES)
+    assert frames.train is None and frames.names == NAMES  # no DataFrame at all
+    files = {s.file for block in frames.parquet.blocks for s in block}
+    assert files == set(spark.read.parquet(directory).inputFiles())
+    assert {f.removeprefix("file://") for f in files} == {u.removeprefix("file:") for u in uris}
+    # a categorical column needs the level pass, which is Spark's
+    pq.write_table(
+        pa.table({"label": [0, 1, 1, 0], "a": [1.0, 2.0, 0.5, 3.0], "color": list("rgbr")}),
+        tmp_path / "colored.parquet",
+    )
+    colored = load_frames(
+        spark,
+        fmt="parquet",
+        path=str(tmp_path / "colored.parquet"),
+        label="label",
+        features=[],
+        categorical=Categorical(("color",)),
+    )
+    assert colored.train is not None and colored.parquet is not None

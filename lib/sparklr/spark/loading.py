@@ -15,7 +15,7 @@ from sparklr.spark.blocktype import BlockType
 from sparklr.spark.columns import resolve_roles
 from sparklr.spark.data import NUMERIC_TYPES, select_columns
 from sparklr.spark.levels import discover_design
-from sparklr.spark.parquet import ParquetPlan, plan_parquet_blocks
+from sparklr.spark.parquet import ParquetPlan, list_local_parquet, plan_parquet_blocks
 from sparklr.spark.sources import Source, apply_filter, pyarrow_reason, read_source
 from sparklr.spark.synthetic import (
     SyntheticPlan,
@@ -165,6 +165,12 @@ def load_frames(
                 return planned
         raw, _ = synthetic_frame(spark, *synthetic)
     else:
+        validated = bool(validation_fraction or validation_source)
+        listed = _listed_parquet(
+            spark, source, reader, validated, (label, list(features), rules, weight), partitions
+        )
+        if listed is not None:
+            return listed
         raw = read_source(spark, source)
     roles = resolve_roles(raw.schema, label, list(features), list(rules.columns), weight)
     roles.log()
@@ -197,6 +203,39 @@ def load_frames(
     if plan is None:
         frame = to_blocks(frame, partitions, blocks)
     return Frames(frame, validation, names, plan, design, roles.roles)
+
+
+def _listed_parquet(
+    spark: SparkSession,
+    source: Source,
+    reader: str,
+    validated: bool,
+    columns: tuple[str, list[str], Categorical, str],
+    partitions: int,
+) -> Frames | None:
+    """The frames of a local Parquet input whose blocks pyarrow reads, listed without Spark
+    SQL (:func:`~sparklr.spark.parquet.list_local_parquet`: the same files and schema, and
+    from them the same roles and plan as through Spark's reader); None when Spark's reader is
+    needed: validation data, a filter or a reader option, categorical columns (their level
+    pass), or a listing or plan pyarrow refuses."""
+    if source.format != "parquet" or reader == "spark" or validated or pyarrow_reason(source):
+        return None
+    listing = list_local_parquet(source.path)
+    if isinstance(listing, str):
+        log.debug("listing %s through Spark: %s", source.path, listing)
+        return None
+    label, features, rules, weight = columns
+    roles = resolve_roles(listing.schema, label, features, list(rules.columns), weight)
+    if roles.categorical:
+        return None
+    design = Design(roles.features)
+    blocks = partitions or default_block_count(spark)
+    read = [label, *design.columns] + ([weight] if weight else [])
+    plan = plan_parquet_blocks(listing.files, read, blocks)
+    if isinstance(plan, str):
+        return None
+    roles.log()
+    return Frames(None, None, design.feature_names, plan, design, roles.roles)
 
 
 def _synthetic_plan(

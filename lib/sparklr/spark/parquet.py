@@ -16,6 +16,13 @@ a Spark ML vector column, a struct, is passed as stored)
 and yielded in batches of ``batch_rows`` rows. The rows of a block are therefore those of its
 range, in file order; reading the same plan again gives the same blocks.
 
+Listing without Spark SQL (driver, :func:`list_local_parquet`): for a local file or a flat
+directory of files, the files and the schema Spark's reader would give, from the file system
+and one footer — so a job whose blocks pyarrow reads starts no Spark SQL at all (its first
+query costs ~2 s of JVM warm-up on a laptop). Anything Spark's listing does more (a URI
+scheme, subdirectories: partition discovery; a nested column: Spark ML's vector UDT) keeps
+Spark's reader.
+
 The plan is refused (``str`` reason, the caller falls back to Spark's reader) when a file is not
 on a filesystem pyarrow can open (``file:``, or any scheme ``pyarrow.fs`` resolves: hdfs with
 libhdfs, s3, gs), when a column is not a plain integer, floating or boolean column in the files
@@ -26,6 +33,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -139,6 +147,49 @@ def plan_parquet_blocks(
             p += 1
         first = last
     return ParquetPlan(tuple(columns), tuple(tuple(b) for b in blocks), tuple(raw))
+
+
+@dataclass(frozen=True)
+class ParquetListing:
+    """The data files of a local Parquet input as Spark's ``inputFiles()`` names them, and the
+    Spark schema its reader gives them (every field nullable, as Spark reads files)."""
+
+    files: tuple[str, ...]
+    schema: object  # pyspark.sql.types.StructType
+
+
+def _skipped_by_spark(name: str) -> bool:
+    """Names Spark's file listing leaves out: hidden and bookkeeping files (``_SUCCESS``,
+    ``.part.crc``) and files still being copied."""
+    return name.startswith(("_", ".")) or name.endswith("._COPYING_")
+
+
+def list_local_parquet(path: str) -> ParquetListing | str:
+    """:class:`ParquetListing` of ``path`` (module docstring), or why Spark must list it."""
+    from pyspark.sql import types as T
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    if "://" in path or (":" in path.split("/", 1)[0] and not path.startswith("file:")):
+        return "a URI scheme: Spark's file systems list it"
+    local = Path(path.removeprefix("file:")).resolve()
+    if local.is_dir():
+        entries = [e for e in sorted(local.iterdir()) if not _skipped_by_spark(e.name)]
+        if any(e.is_dir() for e in entries):
+            return "subdirectories: Spark's partition discovery reads them"
+        files = [e for e in entries if e.is_file()]
+    else:
+        files = [local] if local.is_file() else []
+    if not files:
+        return "no data files (Spark's reader says what is there)"
+    try:
+        arrow = pq.read_schema(files[0])
+        if any(pa.types.is_nested(f.type) or pa.types.is_dictionary(f.type) for f in arrow):
+            return "a nested column"
+        fields = from_arrow_schema(arrow).fields
+    except Exception as exc:  # not Parquet, or a type pyspark does not map: Spark says which
+        return f"pyarrow cannot map {files[0]}: {_first_line(exc)}"
+    schema = T.StructType([T.StructField(f.name, f.dataType, True) for f in fields])
+    return ParquetListing(tuple(f.as_uri() for f in files), schema)
 
 
 def _first_line(exc: BaseException) -> str:
