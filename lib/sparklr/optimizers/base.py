@@ -16,6 +16,7 @@ Every optimizer has the signature of :data:`Optimizer` (see :func:`sparklr.optim
 
 from __future__ import annotations
 
+import base64
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -82,17 +83,41 @@ class OptimizerState:
         )
 
 
+def array_to_json(a: np.ndarray) -> dict[str, str]:
+    """A float64 vector as JSON: {"float64": base64 of its little-endian bytes} — exact, and
+    ~50 × faster to write and read than a list of numbers (a 6-model lockstep checkpoint at
+    n_x = 16,384 holds ~2.4M of them at every λ)."""
+    data = np.ascontiguousarray(a, dtype="<f8").tobytes()
+    return {"float64": base64.b64encode(data).decode("ascii")}
+
+
+def array_from_json(value: Any) -> np.ndarray:
+    """The float64 array of :func:`array_to_json`, or of a list of numbers (older
+    checkpoints, {"ndarray": [...]} too); anything else is a ValueError (no object is
+    revived)."""
+    if isinstance(value, dict) and set(value) == {"float64"} and isinstance(value["float64"], str):
+        data = base64.b64decode(value["float64"].encode("ascii"), validate=True)
+        if len(data) % 8:
+            raise ValueError("a float64 array's bytes are not a multiple of 8")
+        return np.frombuffer(data, dtype="<f8").astype(np.float64)
+    if isinstance(value, dict) and set(value) == {"ndarray"}:
+        value = value["ndarray"]
+    if not isinstance(value, list):
+        raise ValueError(f"not an array: {type(value).__name__}")
+    return np.asarray(value, dtype=np.float64)
+
+
 def _to_jsonable(value: Any) -> Any:
     if isinstance(value, np.ndarray):
-        return {"ndarray": value.tolist()}
+        return array_to_json(value)
     if isinstance(value, list):
         return [_to_jsonable(v) for v in value]
     return value
 
 
 def _from_jsonable(value: Any) -> Any:
-    if isinstance(value, dict) and set(value) == {"ndarray"}:
-        return np.asarray(value["ndarray"], dtype=np.float64)
+    if isinstance(value, dict) and set(value) in ({"ndarray"}, {"float64"}):
+        return array_from_json(value)
     if isinstance(value, list):
         return [_from_jsonable(v) for v in value]
     return value

@@ -27,6 +27,7 @@ import numpy as np
 from sparklr.kernels.multi import ALL_ROWS
 from sparklr.objective import LogisticObjective
 from sparklr.optimizers import OptimizerState
+from sparklr.optimizers.base import array_from_json, array_to_json
 from sparklr.tuning.cv import CvResult, FoldedSource, choose, held_out_metric
 from sparklr.tuning.lockstep import Lockstep
 from sparklr.tuning.path import Fit, PathPoint, next_start
@@ -56,10 +57,7 @@ class Progress:
         values = np.array(
             [[np.nan if x is None else x for x in row] for row in data["values"]], dtype=float
         )
-        points = [
-            PathPoint(**{**p, "theta": np.asarray(p["theta"], dtype=np.float64)})
-            for p in data["points"]
-        ]
+        points = [PathPoint(**{**p, "theta": array_from_json(p["theta"])}) for p in data["points"]]
         states = [OptimizerState.from_json(state) for state in data["states"]]
         return cls(int(data["done"]), states, values, points)
 
@@ -77,7 +75,7 @@ def _point_json(p: PathPoint) -> dict:
         "iterations": p.iterations,
         "evaluations": p.evaluations,
         "stop_reason": p.stop_reason,
-        "theta": p.theta.tolist(),
+        "theta": array_to_json(p.theta),
     }
 
 
