@@ -247,3 +247,15 @@ def test_a_cross_validated_path_failed_mid_path_resumes_to_the_uninterrupted_res
         model_ref["intercept"],
     )
     assert not staging.exists()
+
+
+def test_checkpoints_of_a_wide_path_are_spaced_by_ten_times_their_cost():
+    from sparklr.app.tune import CHEAP_WRITE_SECONDS, WRITE_SPACING, WriteSpacing
+
+    spacing = WriteSpacing()
+    assert spacing.due(0.0)  # the first boundary is always written
+    spacing.wrote(0.0, CHEAP_WRITE_SECONDS / 2)  # a narrow model's write: every boundary
+    assert spacing.due(CHEAP_WRITE_SECONDS / 2 + 1e-6)
+    spacing.wrote(10.0, 10.4)  # a wide model's 0.4 s write
+    assert not spacing.due(10.4 + WRITE_SPACING * 0.4 - 0.01)
+    assert spacing.due(10.4 + WRITE_SPACING * 0.4 + 0.01)

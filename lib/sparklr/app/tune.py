@@ -124,21 +124,19 @@ def write_tuning(
             "seconds": prior["seconds"] + time.perf_counter() - t0,
         }
 
-    last_write = {"at": -math.inf, "seconds": 0.0}
+    spacing = WriteSpacing()
 
     def on_lambda(progress: Progress) -> None:
-        now = time.perf_counter()
-        if last_write["seconds"] > CHEAP_WRITE_SECONDS and (
-            now - last_write["at"] < WRITE_SPACING * last_write["seconds"]
-        ):
-            return  # a wide model's checkpoint: at most 1/WRITE_SPACING of the time
+        started = time.perf_counter()
+        if not spacing.due(started):
+            return
         section = {
             "tune": config.fingerprint("tune"),
             "cost": cost(),
             "progress": progress.to_json(),
         }
         checkpoint.write_section(staging, PATH_SECTION, section, fingerprints)
-        last_write.update(at=time.perf_counter(), seconds=time.perf_counter() - now)
+        spacing.wrote(started, time.perf_counter())
 
     if saved:
         log.info(
@@ -157,6 +155,24 @@ def write_tuning(
     )
     _write_files(staging, objective, names, top, points)
     return _select(config, problem, staging, result, points, {**cost(), "mode": "lockstep"})
+
+
+@dataclass
+class WriteSpacing:
+    """When the CV's checkpoint is written at a λ boundary: always after a write that took
+    at most CHEAP_WRITE_SECONDS, else once the time since it ended is ≥ WRITE_SPACING × its
+    seconds (so writing costs at most ~1/WRITE_SPACING of the run)."""
+
+    ended: float = -math.inf
+    seconds: float = 0.0
+
+    def due(self, now: float) -> bool:
+        return self.seconds <= CHEAP_WRITE_SECONDS or now - self.ended >= (
+            WRITE_SPACING * self.seconds
+        )
+
+    def wrote(self, started: float, ended: float) -> None:
+        self.ended, self.seconds = ended, ended - started
 
 
 @dataclass(frozen=True)
