@@ -86,9 +86,12 @@ log = logging.getLogger(__name__)
 #: vs 1.5 s per pass). It bounds what the driver receives (P = 32, n_x = 10⁶: 48 MB instead of
 #: 256 MB), so it runs only when the P results pass 128 MB, where driver memory matters.
 TREE_MIN_BYTES = 128 << 20
-#: BlockSet.broadcast_min_features. Per pass, 2 blocks, closure vs explicit broadcast (median
-#: ms, local[2]): n_x = 10⁴: 134 vs 237; 10⁵: 196 vs 176; 10⁶: 740 vs 292.
-BROADCAST_MIN_FEATURES = 100_000
+#: BlockSet.broadcast_min_features (numbers shipped: n_x, or n_x × K' for the lockstep's W).
+#: Per pass, 2 blocks, closure vs explicit broadcast (median ms, local[2]): n_x = 10⁴: 134 vs
+#: 237; 10⁵: 196 vs 176; 10⁶: 740 vs 292. 2¹⁶ (inside that crossover) also keeps a closure's
+#: task binary under the 1,000 KiB at which Spark logs a warning every pass (the lockstep's
+#: W of 16,384 × 6 in a closure did: 1,054 KiB).
+BROADCAST_MIN_FEATURES = 1 << 16
 
 
 class BlockSet(Inspection):
