@@ -45,3 +45,23 @@ def test_the_block_type_rule():
     assert choose_block_type("sparse", 100, 1.0) == CsrBlock(100)
     with pytest.raises(DataError, match="unknown block type 'csr'"):
         choose_block_type("csr", 100, 1.0)
+
+
+def test_the_executors_pyarrow_scan_of_parquet_equals_the_spark_scan(spark, tmp_path):
+    from sparklr.spark.parquet import plan_parquet_blocks
+    from sparklr.spark.vector_input import scan_planned_vectors, scan_vectors
+
+    rows = [
+        (float(i % 2), Vectors.sparse(5, [i % 5], [1.0]) if i % 3 else Vectors.dense([1.0] * 5))
+        for i in range(40)
+    ]
+    rows.append((1.0, Vectors.sparse(4, [0], [2.0])))  # one row of another size
+    path = str(tmp_path / "vectors")
+    spark.createDataFrame(rows, ["label", "v"]).repartition(3).write.parquet(path)
+    frame = spark.read.parquet(path)
+    plan = plan_parquet_blocks(frame.inputFiles(), ["label", "v"], 2)
+    assert scan_planned_vectors(spark, plan, "v") == scan_vectors(frame, "v")
+    found = scan_planned_vectors(spark, plan, "v")
+    assert (found.rows, found.min_size, found.max_size) == (41, 4, 5)
+    with pytest.raises(DataError, match="cannot read features column 'w'"):
+        scan_planned_vectors(spark, plan, "w")

@@ -363,7 +363,9 @@ def load_vector_frames(
     from sparklr.spark.vector_input import (
         VectorScan,
         is_vector_column,
+        metadata_size_and_names,
         read_libsvm,
+        scan_planned_vectors,
         vector_block_type,
         vector_size,
     )
@@ -387,17 +389,6 @@ def load_vector_frames(
     if not is_vector_column(raw, features_col):
         kind = raw.schema[features_col].dataType.simpleString()
         raise DataError(f"features column {features_col!r} has type {kind}, not a Spark ML vector")
-    n_features, names, scan = vector_size(raw, features_col, scan)
-    chosen = vector_block_type(raw, features_col, n_features, block_type, dtype, scan)
-    columns = [F.col(f"`{label}`").cast("double").alias(label), F.col(f"`{features_col}`")]
-    if weight:
-        columns.append(F.col(f"`{weight}`").cast("double").alias(weight))
-    frame = raw.select(*columns)
-    validation = None
-    if validation_fraction:
-        frame, validation = split_validation(frame, validation_fraction, validation_seed)
-    elif validation_source:
-        validation = read(validation_source)[0].select(*columns[:2])
     blocks = partitions or default_block_count(spark)
     plan = None
     reason = pyarrow_reason(source) if source.format == "parquet" else ""
@@ -411,6 +402,19 @@ def load_vector_frames(
             log.info("reading %s through Spark: %s", source.path, planned)
     elif reason:
         log.info("reading %s through Spark: %s", source.path, reason)
+    if plan is not None and scan is None and metadata_size_and_names(raw, features_col)[0] is None:
+        scan = scan_planned_vectors(spark, plan, features_col)  # the build's reader, not the JVM's
+    n_features, names, scan = vector_size(raw, features_col, scan)
+    chosen = vector_block_type(raw, features_col, n_features, block_type, dtype, scan)
+    columns = [F.col(f"`{label}`").cast("double").alias(label), F.col(f"`{features_col}`")]
+    if weight:
+        columns.append(F.col(f"`{weight}`").cast("double").alias(weight))
+    frame = raw.select(*columns)
+    validation = None
+    if validation_fraction:
+        frame, validation = split_validation(frame, validation_fraction, validation_seed)
+    elif validation_source:
+        validation = read(validation_source)[0].select(*columns[:2])
     if plan is None:
         frame = to_blocks(frame, partitions, blocks)
     log.info("features: vector column %r of size %d, %s", features_col, n_features, chosen)

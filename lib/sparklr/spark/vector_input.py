@@ -38,6 +38,7 @@ from pyspark.sql import functions as F
 from sparklr.errors import DataError, first_message
 from sparklr.spark.blocktype import BlockType
 from sparklr.spark.csr import CsrBlock
+from sparklr.spark.parquet import ParquetPlan, ParquetReadError, read_slices
 from sparklr.spark.vectors import SPARSE, DenseVectorBlock
 
 BLOCK_TYPES = ("auto", "dense", "sparse")
@@ -91,6 +92,11 @@ class VectorScan:
 
 
 def _scan_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
+    yield pa.RecordBatch.from_pylist([_scan(batches)], schema=_SCAN_SCHEMA)
+
+
+def _scan(batches: Iterator[pa.RecordBatch]) -> dict[str, int]:
+    """rows, min_size, max_size, stored of the vectors in the batches' first column."""
     rows, lo, hi, stored = 0, np.iinfo(np.int64).max, -1, 0
     for batch in batches:
         column = batch.column(0)
@@ -105,9 +111,7 @@ def _scan_batches(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]
         stored += int(lengths.sum())
         if len(sizes):
             lo, hi = min(lo, int(sizes.min())), max(hi, int(sizes.max()))
-    yield pa.RecordBatch.from_pylist(
-        [{"rows": rows, "min_size": lo, "max_size": hi, "stored": stored}], schema=_SCAN_SCHEMA
-    )
+    return {"rows": rows, "min_size": lo, "max_size": hi, "stored": stored}
 
 
 _SCAN_SCHEMA = pa.schema(
@@ -126,7 +130,31 @@ def scan_vectors(df: DataFrame, column: str, limit: int = 0) -> VectorScan:
     if limit:
         frame = frame.limit(limit)
     parts = frame.mapInArrow(_scan_batches, "rows long, min_size long, max_size long, stored long")
-    found = [p for p in parts.collect() if p["rows"]]
+    return _merged([p.asDict() for p in parts.collect()])
+
+
+def scan_planned_vectors(spark: SparkSession, plan: ParquetPlan, column: str) -> VectorScan:
+    """:func:`scan_vectors` of ``column`` as pyarrow reads it in the executors, one task per
+    block of ``plan`` (the Parquet files the build will read): no JVM decoding of the rows,
+    which made the scan most of a vector input's load (200,000 rows × 30 entries: ~8 s)."""
+
+    def scan(items):
+        for slices in items:
+            try:
+                yield _scan(read_slices(slices, [column]))
+            except (ParquetReadError, KeyError, pa.ArrowException) as exc:  # bad data: exit 3
+                yield {"error": f"cannot read features column {column!r}: {exc}"}
+
+    blocks = list(plan.blocks)
+    parts = spark.sparkContext.parallelize(blocks, len(blocks)).mapPartitions(scan).collect()
+    errors = [p["error"] for p in parts if "error" in p]
+    if errors:
+        raise DataError(errors[0])
+    return _merged(parts)
+
+
+def _merged(parts: list[dict[str, int]]) -> VectorScan:
+    found = [p for p in parts if p["rows"]]
     if not found:
         return VectorScan(0, 0, 0, 0)
     return VectorScan(
