@@ -265,10 +265,16 @@ class LogisticObjective:
         )
 
     def lipschitz(self, moments: FeatureMoments) -> float:
-        """An upper bound on the curvature of the smooth part of J.
+        """An upper bound on the curvature of the smooth part of J: the data term's
+        (:meth:`data_lipschitz`) + λ(1 − ρ). A step 1/L never increases J."""
+        return self.data_lipschitz(moments) + self.l2
 
-        The data term's Hessian is (1/m) Σ a(1−a) [x̃;1][x̃;1]ᵀ with a(1−a) ≤ ¼, so
-        L = ¼ λ_max((1/m) Σ [x̃;1][x̃;1]ᵀ) + λ(1 − ρ). A step 1/L never increases J.
+    def data_lipschitz(self, moments: FeatureMoments) -> float:
+        """The data term's curvature bound, the same at every λ (a regularization path
+        computes it once).
+
+        The data term's Hessian is (1/m) Σ a(1−a) [x̃;1][x̃;1]ᵀ with a(1−a) ≤ ¼, so its
+        curvature is at most ¼ λ_max((1/m) Σ [x̃;1][x̃;1]ᵀ).
         ``moments`` carry the sample weights; class weights c_k scale the data term by at
         most max(c) W / (c₀ W₀ + c₁ W₁), which multiplies the first term. λ_max comes from the
         moments' Gram matrix when they hold it (n_x ≤ MAX_GRAM_FEATURES, dense blocks), else
@@ -286,7 +292,7 @@ class LogisticObjective:
             gram = self.feature_map.gram_bound(moments)
         else:
             gram = gram_power_bound(gram_matvec, self.feature_map)
-        return 0.25 * factor * gram + self.l2
+        return 0.25 * factor * gram
 
 
 def balanced_class_weight(moments: FeatureMoments) -> tuple[float, float]:

@@ -34,7 +34,7 @@ from sparklr.objective import (
     balanced_class_weight,
     log_odds_intercept,
 )
-from sparklr.optimizers import OptimizerOptions, OptimizerState, StopRule
+from sparklr.optimizers import STEP_SIZE_OPTIMIZERS, OptimizerOptions, OptimizerState, StopRule
 from sparklr.optimizers.base import Callback
 from sparklr.optimizers.newton import width_refusal as newton_width_refusal
 from sparklr.stats import FeatureMoments
@@ -53,7 +53,7 @@ class Problem:
     moments: FeatureMoments
     class_weight: tuple[float, float] | None
     constant: list[str]
-    learning_rate: float
+    learning_rate: float | None
 
 
 @dataclass
@@ -100,13 +100,30 @@ def make_problem(blocks: BlockSet, names: list[str], t: TrainSection) -> Problem
     return Problem(objective, moments, class_weight, constant, learning_rate)
 
 
-def _learning_rate(t: TrainSection, objective: LogisticObjective, moments) -> float:
-    if t.learning_rate == "auto":
-        lipschitz = objective.lipschitz(moments)
-        rate = 1.0 / lipschitz
-        log.info("learning rate auto: 1/L = %.6g (curvature bound L = %.6g)", rate, lipschitz)
-        return rate
-    return float(t.learning_rate)
+def _learning_rate(t: TrainSection, objective: LogisticObjective, moments) -> float | None:
+    """:func:`step_size` at train.reg_param, logged when it is 1/L."""
+    rate = step_size(t, objective, moments, {})
+    if rate is not None and t.learning_rate == "auto":
+        log.info("learning rate auto: 1/L = %.6g (curvature bound L = %.6g)", rate, 1.0 / rate)
+    return rate
+
+
+def step_size(
+    t: TrainSection,
+    objective: LogisticObjective,
+    moments,
+    data_bounds: dict[int, float],
+) -> float | None:
+    """gd's α at the objective's λ: train.learning_rate, or 1/L with L = the data term's
+    bound (computed once per objective, kept in ``data_bounds``: it can cost 10 passes) +
+    λ(1 − ρ); None for the optimizers that search their steps."""
+    if t.optimizer not in STEP_SIZE_OPTIMIZERS:
+        return None
+    if t.learning_rate != "auto":
+        return float(t.learning_rate)
+    if id(objective) not in data_bounds:
+        data_bounds[id(objective)] = objective.data_lipschitz(moments)
+    return 1.0 / (data_bounds[id(objective)] + objective.l2)
 
 
 def seeded_state(t: TrainSection, n_features: int) -> OptimizerState:

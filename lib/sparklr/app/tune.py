@@ -4,7 +4,7 @@ resident blocks, written beside the model.
 With ``tune.path = N`` or ``tune.reg_params``, after the objective is built and before the
 model is fitted, :func:`write_path` fits J at each λ in decreasing order, each fit warm-started
 from the previous one (:mod:`sparklr.tuning.path`), with train.optimizer, train.max_iter and
-train.tol (and α = 1/L at each λ when train.learning_rate = "auto"), and writes into the
+train.tol (and gd's α = 1/L at each λ when train.learning_rate = "auto"), and writes into the
 staging directory:
 
 * ``path.json``: λ_max, ρ, the feature names and per λ: J, ‖∇J‖, iterations, passes, stop
@@ -41,7 +41,7 @@ from pathlib import Path
 import numpy as np
 
 from sparklr.app import checkpoint
-from sparklr.app.fit import Problem, run_optimizer
+from sparklr.app.fit import Problem, run_optimizer, step_size
 from sparklr.config import Config
 from sparklr.objective import LogisticObjective, log_odds_intercept
 from sparklr.optimizers import OptimizerState
@@ -203,8 +203,7 @@ def _select(
     chosen = points[result.chosen]
     assert chosen.reg_param == result.chosen_reg_param  # both in decreasing λ
     objective.reg_param = chosen.reg_param
-    if config.train.learning_rate == "auto":
-        problem.learning_rate = 1.0 / objective.lipschitz(problem.moments)
+    problem.learning_rate = step_size(config.train, objective, problem.moments, {})
     selection = Selection(chosen.reg_param, chosen.theta.copy(), summary)
     log.info(
         "cv: %d folds, %s by %s, %s: λ = %.6g (%d passes, %.1fs)",
@@ -221,12 +220,12 @@ def _select(
 
 def _fitter(config: Config, problem: Problem):
     """(objective at λ, start) → converged state, as train.* configure the optimizer (the
-    shared :func:`~sparklr.app.fit.run_optimizer`; α = 1/L is recomputed at each λ)."""
+    shared :func:`~sparklr.app.fit.run_optimizer`; gd's α = 1/L follows λ, :func:`step_size`)."""
     t = config.train
+    data_bounds: dict[int, float] = {}  # per model's objective, alive for the whole path
 
     def fit(objective: LogisticObjective, state: OptimizerState) -> OptimizerState:
-        rate = t.learning_rate
-        rate = 1.0 / objective.lipschitz(problem.moments) if rate == "auto" else float(rate)
+        rate = step_size(t, objective, problem.moments, data_bounds)
         at_lambda = replace(problem, objective=objective, learning_rate=rate)
         state = run_optimizer(t, at_lambda, state).state
         log.info(

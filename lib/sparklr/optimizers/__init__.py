@@ -38,6 +38,10 @@ def _optimizer(make_method) -> Optimizer:
     return run
 
 
+#: The optimizers that take a step size α (train.learning_rate); lbfgs and newton find their
+#: steps by line search, so the job does not compute 1/L for them.
+STEP_SIZE_OPTIMIZERS = ("gd",)
+
 #: name → optimizer; config.OPTIMIZERS is derived from it.
 REGISTRY: dict[str, Optimizer] = {name: _optimizer(make) for name, make in METHODS.items()}
 
@@ -64,6 +68,7 @@ __all__ = [
     "LBFGS_MEMORY",
     "MOMENTA",
     "REGISTRY",
+    "STEP_SIZE_OPTIMIZERS",
     "IterationRecord",
     "Optimizer",
     "OptimizerOptions",
