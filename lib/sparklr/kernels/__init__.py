@@ -142,6 +142,17 @@ def sigmoid_and_softplus_into(
     s += scratch
 
 
+def row_weights(
+    y: np.ndarray, sample_weight: np.ndarray | None, class_weight: tuple[float, float] | None
+) -> np.ndarray | None:
+    """v_i c_{y_i}: the sample weight times the row's class weight (None when both are absent,
+    every row weighing 1)."""
+    if class_weight is None:
+        return sample_weight
+    c = np.where(y == 1, class_weight[1], class_weight[0])
+    return c if sample_weight is None else c * sample_weight
+
+
 def log_loss_terms(z: np.ndarray, y: np.ndarray) -> np.ndarray:
     """Per-sample loss L(z, y) = softplus(z) − y z."""
     return softplus(z) - y * z

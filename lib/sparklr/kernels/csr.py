@@ -36,7 +36,7 @@ from dataclasses import dataclass
 import numpy as np
 import scipy.sparse as sp
 
-from sparklr.kernels import FISHER, BlockSums, ScoreSummary, sigmoid_and_softplus
+from sparklr.kernels import FISHER, BlockSums, ScoreSummary, row_weights, sigmoid_and_softplus
 from sparklr.kernels.multi import ColumnSums, MultiSums, check_models, chunk_rows_for_models
 
 #: Largest n_x for which the CSR kernel forms the dense n_x × n_x Hessian (128 MiB of doubles).
@@ -86,16 +86,6 @@ class CsrMatrix:
         return cls(A.indptr.astype(np.int64), A.indices.astype(np.int32), values, X.shape[1])
 
 
-def _row_weights(
-    y: np.ndarray, sample_weight: np.ndarray | None, class_weight: tuple[float, float] | None
-) -> np.ndarray | None:
-    """v_i = sample weight × c_{y_i} (None when both are absent)."""
-    if class_weight is None:
-        return sample_weight
-    v = np.where(y == 1, class_weight[1], class_weight[0])
-    return v if sample_weight is None else v * sample_weight
-
-
 def block_sums(
     X: CsrMatrix,
     y: np.ndarray,
@@ -121,7 +111,7 @@ def block_sums(
     r = a - y
     terms = softplus - y * z
     hit = (z >= 0) == (y == 1)
-    v = _row_weights(y, sample_weight, class_weight)
+    v = row_weights(y, sample_weight, class_weight)
     if v is None:
         total.loss = float(terms.sum())
         total.weight_sum = float(X.rows)

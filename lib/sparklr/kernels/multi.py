@@ -47,7 +47,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from sparklr.kernels import BlockSums, sigmoid_and_softplus_into
+from sparklr.kernels import BlockSums, row_weights, sigmoid_and_softplus_into
 
 #: k_j of the full-data model: every row is a training row, none is held out.
 ALL_ROWS = -1
@@ -175,7 +175,7 @@ class ColumnSums:
         if f is None and np.any(folds != ALL_ROWS):
             raise ValueError("a fold model needs the block's fold ids f")
         self.y, self.f = y, f
-        self.c = _row_weights(y, v, class_weight)
+        self.c = row_weights(y, v, class_weight)
         groups = 1 if f is None or len(f) == 0 else int(f.max()) + 1
         self.include = (np.arange(groups)[:, None] != folds[None, :]).astype(np.float64)
         self.eye = np.eye(groups)
@@ -247,13 +247,3 @@ class ColumnSums:
         total.held_rows += np.rint(exclude.T @ counts).astype(np.int64)
         if self.d is not None:
             total.hess_bb += self.hess_bb
-
-
-def _row_weights(
-    y: np.ndarray, v: np.ndarray | None, class_weight: tuple[float, float] | None
-) -> np.ndarray | None:
-    """c_i = v_i c_{y_i}, or None when every row weighs 1."""
-    if class_weight is None:
-        return v
-    c = np.where(y == 1, class_weight[1], class_weight[0])
-    return c if v is None else c * v
