@@ -53,6 +53,7 @@ def load_training_frame(
         synthetic=synthetic,
         weight=weight,
         reader="spark" if fmt == "synthetic" else "auto",
+        dataframe=True,
     )
     return frames.train, frames.names
 
@@ -101,6 +102,7 @@ def load_frames(
     block_type: str = "auto",
     num_features: int = 0,
     dtype: str = "float64",
+    dataframe: bool = False,
 ) -> Frames:
     """The training frame: the rows of ``source`` (:func:`~sparklr.spark.sources.read_source`:
     a file in a format, or a catalog table, with reader options and a filter; ``fmt`` and
@@ -130,6 +132,9 @@ def load_frames(
     ``categorical``: the categorical columns and the rules of their encoding; every column's
     role is resolved (:mod:`sparklr.spark.columns`) and logged, and the levels are found in
     one pass (:mod:`sparklr.spark.levels`).
+
+    Local Parquet whose blocks pyarrow reads is listed without Spark SQL (no DataFrame:
+    ``train`` None, see :func:`_listed_parquet`) unless ``dataframe`` asks for the frame.
 
     ``features_col`` (a Spark ML vector column) or the format "libsvm": see
     :func:`load_vector_frames` (``block_type``, ``num_features`` and ``dtype`` are its).
@@ -165,7 +170,7 @@ def load_frames(
                 return planned
         raw, _ = synthetic_frame(spark, *synthetic)
     else:
-        validated = bool(validation_fraction or validation_source)
+        validated = bool(validation_fraction or validation_source or dataframe)
         listed = _listed_parquet(
             spark, source, reader, validated, (label, list(features), rules, weight), partitions
         )
