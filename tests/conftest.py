@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 from pathlib import Path
@@ -17,6 +18,17 @@ os.environ["PYTHONPATH"] = os.pathsep.join(
     p for p in [str(ROOT / "lib"), os.environ.get("PYTHONPATH", "")] if p
 )
 os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+
+
+@pytest.fixture(autouse=True)
+def _restore_sparklr_logging():
+    """A job run in process (``main``) points the "sparklr" logger at the sys.stderr of that
+    test and stops its propagation; put it back afterwards, so that later tests' logs reach
+    caplog and no handler writes to a closed capture stream ("Logging error")."""
+    logger = logging.getLogger("sparklr")
+    saved = (logger.handlers[:], logger.level, logger.propagate)
+    yield
+    logger.handlers[:], logger.level, logger.propagate = saved[0], saved[1], saved[2]
 
 
 @pytest.fixture(scope="session")
