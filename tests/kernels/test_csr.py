@@ -9,6 +9,7 @@ from sparklr.kernels.csr import (
     CsrMatrix,
     block_sums,
     gram_sums,
+    ones,
     score_summary,
 )
 
@@ -119,3 +120,25 @@ def test_gram_sums_are_the_gram_matvec():
     assert total == pytest.approx(v.sum())
     dense = dense_kernel.gram_sums(X, v, w, b)
     np.testing.assert_allclose(dense[0], sum_zx, rtol=1e-12)
+
+
+def test_binary_blocks_share_one_read_only_ones_array():
+    X, y, w, b = sparse_data(binary=True)
+    block = CsrMatrix.of_dense(X)
+    assert block.binary
+    first = block.scipy().data
+    assert np.all(first == 1.0) and len(first) == block.nnz
+    assert not first.flags.writeable  # a kernel cannot change the ones under another block
+    again = block.scipy().data
+    assert np.shares_memory(first, again)  # made once per process, not per pass
+    similar = CsrMatrix.of_dense(X[: len(X) * 3 // 4])  # scipy keeps views of ≥ half the base
+    assert np.shares_memory(similar.scipy().data, first)
+    bigger = ones(block.nnz + 10)  # remade when a larger block asks
+    assert len(bigger) == block.nnz + 10 and np.all(bigger == 1.0)
+    assert not np.shares_memory(bigger, first)
+    tiny = CsrMatrix.of_dense(X[:20]).scipy()  # and at a size scipy would copy a view of
+    assert np.all(tiny.data == 1.0) and len(tiny.data) == CsrMatrix.of_dense(X[:20]).nnz
+    np.testing.assert_array_equal(
+        block_sums(block, y, w, b).grad_w,
+        block_sums(CsrMatrix.of_dense(X, binary_ok=False), y, w, b).grad_w,
+    )

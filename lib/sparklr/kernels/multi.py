@@ -190,9 +190,12 @@ class ColumnSums:
         #: per fold: rows, Σ c, Σ c y (data only)
         self.data_sums = np.zeros((3, groups))
 
-    def add(self, Z: np.ndarray, start: int) -> tuple[np.ndarray, np.ndarray | None]:
+    def add(
+        self, Z: np.ndarray, start: int, out: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray | None]:
         """Rows start … start + len(Z) − 1: their sums, and their R ⊙ V and D (None without
-        ``hessian``; buffers, valid until the next call)."""
+        ``hessian``; buffers, valid until the next call). R ⊙ V goes into ``out`` when given
+        (Z itself may be passed: Z is read before R is written)."""
         m_c = Z.shape[0]
         rows = slice(start, start + m_c)
         y = self.y[rows, None]
@@ -210,7 +213,8 @@ class ColumnSums:
         self.data_sums[1] += ones @ Fc
         self.data_sums[2] += self.y[rows] @ Fc
         np.multiply(Fc, 2.0 * y - 1.0, out=Fs)
-        A, T, scratch, R = self.a[:m_c], self.t[:m_c], self.scratch[:m_c], self.r[:m_c]
+        A, T, scratch = self.a[:m_c], self.t[:m_c], self.scratch[:m_c]
+        R = self.r[:m_c] if out is None else out
         sigmoid_and_softplus_into(Z, A, T, scratch)
         np.multiply(y, Z, out=scratch)
         T -= scratch  # L = softplus(z) − y z
@@ -218,7 +222,7 @@ class ColumnSums:
         self.per_fold[1] += F.T @ T
         self.per_fold[2] += Fc.T @ A
         np.greater_equal(Z, 0.0, out=scratch, casting="unsafe")
-        self.per_fold[3] += Fs.T @ scratch
+        self.per_fold[3] += Fs.T @ scratch  # the last read of Z: R may overwrite it
         np.matmul(Fc, self.include, out=R)  # V = F_c I
         D = None
         if self.d is not None:
