@@ -78,3 +78,28 @@ def test_sparse_row_digest_depends_on_the_row_content_only():
     shuffled = sparse_row_digest(np.array([0, 1, 3]), np.array([5, 1, 5]), None)
     ones = sparse_row_digest(np.array([0, 2, 3]), np.array([1, 5, 5]), np.ones(3))
     assert shuffled[0] == ones[1]
+
+
+@pytest.mark.parametrize("binary", [True, False])
+@pytest.mark.parametrize("width", [50, 1 << 40])  # tabulated indices; indices beyond the entries
+def test_sparse_row_digest_is_its_definition_on_every_path(binary, width):
+    """d_i = Σ_{stored (j, x)} mix64(mix64(j + φ) ⊕ bits(x)), wrapping — by a loop over rows, on
+    more entries than one chunk (so the chunked paths meet a chunk boundary inside a row)."""
+    from sparklr.tuning import folds
+    from sparklr.tuning.folds import float_bits, mix64, sparse_row_digest
+
+    rng = np.random.default_rng(5)
+    lengths = rng.integers(0, 9, 20_000)
+    lengths[7] = 0
+    indptr = np.concatenate(([0], np.cumsum(lengths)))
+    assert indptr[-1] > folds._CHUNK_ENTRIES
+    indices = rng.integers(0, width, indptr[-1]).astype(np.int64)
+    values = None if binary else rng.normal(size=indptr[-1])
+    d = sparse_row_digest(indptr, indices, values)
+    golden = np.uint64(0x9E3779B97F4A7C15)
+    with np.errstate(over="ignore"):
+        bits = float_bits(np.ones(len(indices)) if binary else values)
+        terms = mix64(mix64(indices.astype(np.uint64) + golden) ^ bits)
+        for i in [*rng.choice(len(lengths), 300, replace=False).tolist(), 7]:
+            row = terms[indptr[i] : indptr[i + 1]]
+            assert d[i] == np.sum(row, dtype=np.uint64), i

@@ -29,6 +29,8 @@ _M1 = np.uint64(0xBF58476D1CE4E5B9)
 _M2 = np.uint64(0x94D049BB133111EB)
 #: Rows per chunk of :func:`dense_row_digest` (keeps each chunk's columns in cache).
 _CHUNK_ROWS = 8192
+#: Entries per chunk of :func:`sparse_row_digest`.
+_CHUNK_ENTRIES = 1 << 16
 
 
 def mix64(h: np.ndarray) -> np.ndarray:
@@ -44,6 +46,9 @@ def mix64(h: np.ndarray) -> np.ndarray:
 def float_bits(values: np.ndarray) -> np.ndarray:
     """The float64 bit patterns of ``values`` as uint64 (-0.0 as 0.0)."""
     return (np.asarray(values, dtype=np.float64) + 0.0).view(np.uint64)
+
+
+_ONE_BITS = np.float64(1.0).view(np.uint64)
 
 
 def _absorb(h: np.ndarray, bits: np.ndarray) -> np.ndarray:
@@ -70,12 +75,34 @@ def sparse_row_digest(
 ) -> np.ndarray:
     """d_i of a CSR row: the wrapping sum over its stored entries of mix64(index ⊕ value bits)
     (values None = all 1.0); an empty row digests to 0. Equal rows digest alike; a stored 0.0
-    and an absent entry differ (the CSR build stores no zeros)."""
-    bits = float_bits(np.ones(len(indices)) if values is None else values)
+    and an absent entry differ (the CSR build stores no zeros).
+
+    Computed without a temporary per step: the entry terms mix64(mix64(j + φ) ⊕ bits) go into
+    one uint64 array, summed in place. mix64(j + φ) depends on the index j alone, so it is a
+    table over j ≤ the largest index when that is no longer than the entries; a binary
+    block's whole term is (bits = those of 1.0), and the terms are one gather. Larger
+    indices and stored values go chunk by chunk (:data:`_CHUNK_ENTRIES`)."""
+    idx = np.asarray(indices)
+    nnz = len(idx)
+    sums = np.empty(nnz + 1, dtype=np.uint64)
+    sums[0] = 0
+    terms = sums[1:]
+    width = int(idx.max()) + 1 if nnz else 0
     with np.errstate(over="ignore"):
-        terms = mix64(mix64(np.asarray(indices, dtype=np.uint64) + _GOLDEN) ^ bits)
-    sums = np.concatenate(([np.uint64(0)], np.cumsum(terms, dtype=np.uint64)))
-    with np.errstate(over="ignore"):
+        if nnz and width <= max(nnz, _CHUNK_ENTRIES):
+            table = mix64(np.arange(width, dtype=np.uint64) + _GOLDEN)
+            if values is None:
+                np.take(mix64(table ^ _ONE_BITS), idx, out=terms)
+            else:
+                for lo in range(0, nnz, _CHUNK_ENTRIES):
+                    hi = min(lo + _CHUNK_ENTRIES, nnz)
+                    terms[lo:hi] = mix64(table[idx[lo:hi]] ^ float_bits(values[lo:hi]))
+        else:
+            for lo in range(0, nnz, _CHUNK_ENTRIES):
+                hi = min(lo + _CHUNK_ENTRIES, nnz)
+                bits = _ONE_BITS if values is None else float_bits(values[lo:hi])
+                terms[lo:hi] = mix64(mix64(idx[lo:hi].astype(np.uint64) + _GOLDEN) ^ bits)
+        np.cumsum(terms, dtype=np.uint64, out=terms)
         return sums[indptr[1:]] - sums[indptr[:-1]]
 
 
