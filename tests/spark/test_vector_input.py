@@ -65,3 +65,61 @@ def test_the_executors_pyarrow_scan_of_parquet_equals_the_spark_scan(spark, tmp_
     assert (found.rows, found.min_size, found.max_size) == (41, 4, 5)
     with pytest.raises(DataError, match="cannot read features column 'w'"):
         scan_planned_vectors(spark, plan, "w")
+
+
+def _footer_scan(files, column="v"):
+    from sparklr.spark.parquet import plan_parquet_blocks
+    from sparklr.spark.vector_input import FooterScan
+
+    footers = FooterScan(column)
+    plan = plan_parquet_blocks(files, ["label", column], 2, on_footer=footers)
+    return footers.result(), plan
+
+
+def test_the_footer_scan_of_sparse_vectors_is_the_data_scan(spark, tmp_path):
+    """Sizes and rows exactly as the executors' scan; stored within [stored, stored + rows]
+    (empty vectors count a level each), so the density is within 1/n_x — without reading data."""
+    from sparklr.spark.vector_input import scan_planned_vectors
+
+    rows = [(float(i % 2), Vectors.sparse(7, [j for j in range(i % 4)], [1.0] * (i % 4)))
+            for i in range(60)]  # fmt: skip
+    rows.append((1.0, Vectors.sparse(6, [0, 5], [2.0, 3.0])))  # one row of another size
+    path = str(tmp_path / "sparse")
+    spark.createDataFrame(rows, ["label", "v"]).repartition(3).write.parquet(path)
+    files = spark.read.parquet(path).inputFiles()
+    footer, plan = _footer_scan(files)
+    data = scan_planned_vectors(spark, plan, "v")
+    assert (footer.rows, footer.min_size, footer.max_size) == (data.rows, 6, 7) == (61, 6, 7)
+    empty = sum(1 for i in range(60) if i % 4 == 0)
+    assert data.stored <= footer.stored <= data.stored + data.rows
+    assert footer.stored == data.stored + empty
+    with pytest.raises(DataError, match="vectors of sizes 6 to 7"):
+        vector_size(spark.read.parquet(path), "v", footer)
+
+
+@pytest.mark.parametrize("kind", ["dense rows", "null vectors", "no statistics"])
+def test_the_footer_scan_defers_to_the_data_when_the_footers_cannot_say(spark, tmp_path, kind):
+    import pyarrow.parquet as pq
+    from pyspark.ml.linalg import VectorUDT
+    from pyspark.sql import types as T
+
+    path = tmp_path / kind.replace(" ", "_")
+    if kind == "dense rows":  # a dense row's size is its values' length: not in the statistics
+        rows = [(0.0, Vectors.sparse(3, [1], [1.0])), (1.0, Vectors.dense([1.0, 0.0, 2.0]))]
+        spark.createDataFrame(rows, ["label", "v"]).coalesce(1).write.parquet(str(path))
+    elif kind == "null vectors":
+        rows = [(0.0, Vectors.sparse(3, [1], [1.0])), (1.0, None)]
+        schema = T.StructType(
+            [T.StructField("label", T.DoubleType()), T.StructField("v", VectorUDT())]
+        )
+        spark.createDataFrame(rows, schema).coalesce(1).write.parquet(str(path))
+    else:
+        source = tmp_path / "source"
+        rows = [(0.0, Vectors.sparse(3, [1], [1.0]))] * 3
+        spark.createDataFrame(rows, ["label", "v"]).coalesce(1).write.parquet(str(source))
+        path.mkdir()
+        table = pq.read_table(next(source.glob("*.parquet")))
+        pq.write_table(table, path / "part-0.parquet", write_statistics=False)
+    files = spark.read.parquet(str(path)).inputFiles()
+    footer, plan = _footer_scan(files)
+    assert footer is None and plan is not None

@@ -366,6 +366,7 @@ def load_vector_frames(
     (weight)], names and block type from :mod:`sparklr.spark.vector_input`; Parquet is read
     by pyarrow in the executors as for double columns (the vector struct read as stored)."""
     from sparklr.spark.vector_input import (
+        FooterScan,
         VectorScan,
         is_vector_column,
         metadata_size_and_names,
@@ -399,8 +400,10 @@ def load_vector_frames(
     reason = pyarrow_reason(source) if source.format == "parquet" else ""
     if source.format == "parquet" and reader != "spark" and not validation_fraction and not reason:
         selected = [label, features_col] + ([weight] if weight else [])
-        planned = plan_parquet_blocks(raw.inputFiles(), selected, blocks)
+        footers = FooterScan(features_col)
+        planned = plan_parquet_blocks(raw.inputFiles(), selected, blocks, on_footer=footers)
         plan = None if isinstance(planned, str) else planned
+        scan = footers.result() if plan is not None else None
         if plan is None and reader == "pyarrow":
             raise DataError(f'data.reader = "pyarrow" cannot read {source.path}: {planned}')
         if plan is None:

@@ -31,7 +31,7 @@ libhdfs, s3, gs), when a column is not a plain integer, floating or boolean colu
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -104,11 +104,17 @@ def _readable(t: pa.DataType) -> bool:
 
 
 def plan_parquet_blocks(
-    files: Sequence[str], columns: Sequence[str], partitions: int, raw: Sequence[str] = ()
+    files: Sequence[str],
+    columns: Sequence[str],
+    partitions: int,
+    raw: Sequence[str] = (),
+    on_footer: Callable[[pq.FileMetaData], None] | None = None,
 ) -> ParquetPlan | str:
     """Split the rows of ``files`` into ``partitions`` contiguous, equal-sized ranges (see the
     module docstring); a ``str`` says why pyarrow cannot read them (use Spark's reader).
-    ``raw``: the categorical columns among ``columns`` (strings allowed, read uncast)."""
+    ``raw``: the categorical columns among ``columns`` (strings allowed, read uncast).
+    ``on_footer`` sees each file's footer as it is read (its column statistics, for
+    :func:`sparklr.spark.vector_input.FooterScan`)."""
     if not files:
         return "no input files listed"
     if partitions < 1:
@@ -130,6 +136,8 @@ def plan_parquet_blocks(
             usable = _categorical if name in raw else _readable
             if not usable(schema.field(index).type):
                 return f"column {name!r} has type {schema.field(index).type} in {uri}"
+        if on_footer is not None:
+            on_footer(metadata)
         groups += [(uri, g, metadata.row_group(g).num_rows) for g in range(metadata.num_row_groups)]
     total = sum(rows for _, _, rows in groups)
     bounds = [total * p // partitions for p in range(partitions + 1)]

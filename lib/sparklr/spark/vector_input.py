@@ -133,6 +133,62 @@ def scan_vectors(df: DataFrame, column: str, limit: int = 0) -> VectorScan:
     return _merged([p.asDict() for p in parts.collect()])
 
 
+class FooterScan:
+    """:class:`VectorScan` of a Parquet vector column from the files' footers alone (no data
+    read; collected by :func:`~sparklr.spark.parquet.plan_parquet_blocks`'s ``on_footer``).
+
+    Spark stores a vector as struct<type, size, indices, values>. When every row group's
+    statistics say every row is a non-null sparse vector (``type`` min = max = 0, no nulls)
+    and give ``size``'s min and max, then rows (num_rows), min_size and max_size are exact;
+    ``stored`` is the ``values`` leaf's num_values, which counts each stored entry plus one
+    level per empty list: stored ≤ it ≤ stored + rows, so the density is over by at most
+    1/n_x. Otherwise (dense or null vectors, statistics missing) :meth:`result` is None and
+    the executors scan the data (:func:`scan_planned_vectors`). Every build checks every
+    row's size again (:func:`sparklr.spark.vectors.decode`)."""
+
+    def __init__(self, column: str) -> None:
+        self.column = column
+        self.rows, self.min_size, self.max_size, self.stored = 0, np.iinfo(np.int64).max, -1, 0
+        self.exact = True
+
+    def __call__(self, metadata) -> None:
+        for g in range(metadata.num_row_groups):
+            group = metadata.row_group(g)
+            if group.num_rows == 0:
+                continue
+            chunks = {}
+            for i in range(group.num_columns):
+                chunks[group.column(i).path_in_schema] = group.column(i)
+            kind, size = chunks.get(f"{self.column}.type"), chunks.get(f"{self.column}.size")
+            values = chunks.get(f"{self.column}.values.list.element")
+            if not (_all_equal(kind, SPARSE) and _bounds(size) and values is not None):
+                self.exact = False
+                return
+            lo, hi = _bounds(size)
+            self.rows += group.num_rows
+            self.min_size, self.max_size = min(self.min_size, lo), max(self.max_size, hi)
+            self.stored += values.num_values
+
+    def result(self) -> VectorScan | None:
+        if not self.exact:
+            return None
+        if not self.rows:
+            return VectorScan(0, 0, 0, 0)
+        return VectorScan(self.rows, self.min_size, self.max_size, self.stored)
+
+
+def _bounds(chunk) -> tuple[int, int] | None:
+    """(min, max) of a column chunk without nulls whose statistics have them, else None."""
+    stats = chunk.statistics if chunk is not None and chunk.is_stats_set else None
+    if stats is None or not stats.has_min_max or stats.null_count != 0:
+        return None
+    return int(stats.min), int(stats.max)
+
+
+def _all_equal(chunk, value: int) -> bool:
+    return _bounds(chunk) == (value, value)
+
+
 def scan_planned_vectors(spark: SparkSession, plan: ParquetPlan, column: str) -> VectorScan:
     """:func:`scan_vectors` of ``column`` as pyarrow reads it in the executors, one task per
     block of ``plan`` (the Parquet files the build will read): no JVM decoding of the rows,
