@@ -16,7 +16,7 @@ from sparklr.spark.columns import resolve_roles
 from sparklr.spark.data import NUMERIC_TYPES, select_columns
 from sparklr.spark.levels import discover_design
 from sparklr.spark.parquet import ParquetPlan, list_local_parquet, plan_parquet_blocks
-from sparklr.spark.sources import Source, apply_filter, pyarrow_reason, read_source
+from sparklr.spark.sources import Source, pyarrow_reason, read_source
 from sparklr.spark.synthetic import (
     SyntheticPlan,
     SyntheticSpec,
@@ -137,7 +137,8 @@ def load_frames(
     ``train`` None, see :func:`_listed_parquet`) unless ``dataframe`` asks for the frame.
 
     ``features_col`` (a Spark ML vector column) or the format "libsvm": see
-    :func:`load_vector_frames` (``block_type``, ``num_features`` and ``dtype`` are its).
+    :func:`sparklr.spark.vector_loading.load_vector_frames` (``block_type``, ``num_features``
+    and ``dtype`` are its).
     """
     rules = categorical or Categorical()
     if reader not in READERS:
@@ -146,6 +147,8 @@ def load_frames(
     if validation_source and validation_fraction:
         raise DataError("give either a validation dataset or a validation fraction, not both")
     if features_col or source.format == "libsvm":
+        from sparklr.spark.vector_loading import load_vector_frames
+
         return load_vector_frames(
             spark,
             source=source,
@@ -160,6 +163,7 @@ def load_frames(
             block_type=block_type,
             num_features=num_features,
             dtype=dtype,
+            dataframe=dataframe,
         )
     if source.format == "synthetic":
         generator = SyntheticSpec(*synthetic)
@@ -343,89 +347,3 @@ def split_validation(frame: DataFrame, fraction: float, seed: int) -> tuple[Data
         raise DataError(f"validation fraction must be in (0, 1), got {fraction}")
     train, validation = frame.randomSplit([1.0 - fraction, fraction], seed=seed)
     return train, validation
-
-
-def load_vector_frames(
-    spark: SparkSession,
-    *,
-    source: Source,
-    label: str,
-    features_col: str,
-    partitions: int = 0,
-    weight: str = "",
-    validation_source: Source | None = None,
-    validation_fraction: float = 0.0,
-    validation_seed: int = 0,
-    reader: str = "auto",
-    block_type: str = "auto",
-    num_features: int = 0,
-    dtype: str = "float64",
-) -> Frames:
-    """:func:`load_frames` for features in one Spark ML vector column ``features_col`` (of a
-    Parquet/CSV table, or the "features" of a LIBSVM file): frames [label, features_col,
-    (weight)], names and block type from :mod:`sparklr.spark.vector_input`; Parquet is read
-    by pyarrow in the executors as for double columns (the vector struct read as stored)."""
-    from sparklr.spark.vector_input import (
-        FooterScan,
-        VectorScan,
-        is_vector_column,
-        metadata_size_and_names,
-        read_libsvm,
-        scan_planned_vectors,
-        vector_block_type,
-        vector_size,
-    )
-
-    def read(src: Source) -> tuple[DataFrame, VectorScan | None]:
-        if src.format != "libsvm":
-            return read_source(spark, src), None
-        frame, scan = read_libsvm(spark, src.path, num_features)
-        if src.filter:  # the scan measured the unfiltered rows
-            return apply_filter(frame, src), None
-        return frame, scan
-
-    raw, scan = read(source)
-    for column, role in ((label, "label"), (weight, "weight")):
-        if column and column not in raw.columns:
-            raise DataError(
-                f"{role} column {column!r} not found; columns are: {', '.join(raw.columns)}"
-            )
-        if column and not isinstance(raw.schema[column].dataType, NUMERIC_TYPES):
-            raise DataError(f"{role} column {column!r} must be numeric")
-    if not is_vector_column(raw, features_col):
-        kind = raw.schema[features_col].dataType.simpleString()
-        raise DataError(f"features column {features_col!r} has type {kind}, not a Spark ML vector")
-    blocks = partitions or default_block_count(spark)
-    plan = None
-    reason = pyarrow_reason(source) if source.format == "parquet" else ""
-    if source.format == "parquet" and reader != "spark" and not validation_fraction and not reason:
-        selected = [label, features_col] + ([weight] if weight else [])
-        footers = FooterScan(features_col)
-        planned = plan_parquet_blocks(raw.inputFiles(), selected, blocks, on_footer=footers)
-        plan = None if isinstance(planned, str) else planned
-        scan = footers.result() if plan is not None else None
-        if plan is None and reader == "pyarrow":
-            raise DataError(f'data.reader = "pyarrow" cannot read {source.path}: {planned}')
-        if plan is None:
-            log.info("reading %s through Spark: %s", source.path, planned)
-    elif reason:
-        log.info("reading %s through Spark: %s", source.path, reason)
-    if plan is not None and scan is None and metadata_size_and_names(raw, features_col)[0] is None:
-        scan = scan_planned_vectors(spark, plan, features_col)  # the build's reader, not the JVM's
-    n_features, names, scan = vector_size(raw, features_col, scan)
-    chosen = vector_block_type(raw, features_col, n_features, block_type, dtype, scan)
-    columns = [F.col(f"`{label}`").cast("double").alias(label), F.col(f"`{features_col}`")]
-    if weight:
-        columns.append(F.col(f"`{weight}`").cast("double").alias(weight))
-    frame = raw.select(*columns)
-    validation = None
-    if validation_fraction:
-        frame, validation = split_validation(frame, validation_fraction, validation_seed)
-    elif validation_source:
-        validation = read(validation_source)[0].select(*columns[:2])
-    if plan is None:
-        frame = to_blocks(frame, partitions, blocks)
-    log.info("features: vector column %r of size %d, %s", features_col, n_features, chosen)
-    roles = {c: f"ignored: the features are {features_col!r}" for c in raw.columns}
-    roles.update({label: "label", features_col: "vector", **({weight: "weight"} if weight else {})})
-    return Frames(frame, validation, names, plan, roles=roles, block_type=chosen)

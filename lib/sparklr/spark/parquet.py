@@ -19,9 +19,11 @@ range, in file order; reading the same plan again gives the same blocks.
 Listing without Spark SQL (driver, :func:`list_local_parquet`): for a local file or a flat
 directory of files, the files and the schema Spark's reader would give, from the file system
 and one footer — so a job whose blocks pyarrow reads starts no Spark SQL at all (its first
-query costs ~2 s of JVM warm-up on a laptop). Anything Spark's listing does more (a URI
-scheme, subdirectories: partition discovery; a nested column: Spark ML's vector UDT) keeps
-Spark's reader.
+query costs ~2 s of JVM warm-up on a laptop). The schema is the one Spark stored in the footer
+when Spark wrote the files (as Spark's reader takes it: Spark ML's vector UDT and column
+metadata included), else pyarrow's mapping of the file's. Anything Spark's listing does more
+(a URI scheme, subdirectories: partition discovery; a nested column in files Spark did not
+write) keeps Spark's reader.
 
 The plan is refused (``str`` reason, the caller falls back to Spark's reader) when a file is not
 on a filesystem pyarrow can open (``file:``, or any scheme ``pyarrow.fs`` resolves: hdfs with
@@ -31,6 +33,7 @@ libhdfs, s3, gs), when a column is not a plain integer, floating or boolean colu
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -41,6 +44,9 @@ import pyarrow.parquet as pq
 from pyarrow import fs as pafs
 
 from sparklr.spark.vectors import is_vector_struct
+
+#: The footer key under which Spark stores the schema it wrote (Spark's ParquetReadSupport).
+SPARK_SCHEMA_KEY = b"org.apache.spark.sql.parquet.row.metadata"
 
 #: Read buffer of the Parquet reader: column chunks are streamed through it, not read whole.
 READ_BUFFER_BYTES = 1 << 20
@@ -191,13 +197,35 @@ def list_local_parquet(path: str) -> ParquetListing | str:
         return "no data files (Spark's reader says what is there)"
     try:
         arrow = pq.read_schema(files[0])
-        if any(pa.types.is_nested(f.type) or pa.types.is_dictionary(f.type) for f in arrow):
+        stored = (arrow.metadata or {}).get(SPARK_SCHEMA_KEY)
+        if stored is not None:  # Spark wrote the files: its schema, UDTs and metadata included
+            fields = T.StructType.fromJson(json.loads(stored)).fields
+            if [f.name for f in fields] != arrow.names:
+                return "the stored Spark schema names other columns than the file's"
+        elif any(pa.types.is_nested(f.type) or pa.types.is_dictionary(f.type) for f in arrow):
             return "a nested column"
-        fields = from_arrow_schema(arrow).fields
+        else:
+            fields = from_arrow_schema(arrow).fields
     except Exception as exc:  # not Parquet, or a type pyspark does not map: Spark says which
         return f"pyarrow cannot map {files[0]}: {_first_line(exc)}"
-    schema = T.StructType([T.StructField(f.name, f.dataType, True) for f in fields])
+    schema = _as_nullable(T.StructType(fields))
     return ParquetListing(tuple(f.as_uri() for f in files), schema)
+
+
+def _as_nullable(data_type):
+    """``data_type`` with every field, element and value nullable, as Spark's file reader
+    gives every schema it reads (``StructType.asNullable``); UDTs and atomic types as they are."""
+    from pyspark.sql import types as T
+
+    if isinstance(data_type, T.StructType):
+        return T.StructType(
+            [T.StructField(f.name, _as_nullable(f.dataType), True, f.metadata) for f in data_type]
+        )
+    if isinstance(data_type, T.ArrayType):
+        return T.ArrayType(_as_nullable(data_type.elementType), True)
+    if isinstance(data_type, T.MapType):
+        return T.MapType(_as_nullable(data_type.keyType), _as_nullable(data_type.valueType), True)
+    return data_type
 
 
 def _first_line(exc: BaseException) -> str:

@@ -2,13 +2,16 @@
 n_x, feature names and density, and the block type that stores it (driver side).
 
 * n_x: the column's ML attribute metadata (``metadata["ml_attr"]["num_attrs"]``, written by
-  VectorAssembler, OneHotEncoder and the libsvm reader) when present, else one pass over the
-  column (:func:`scan_vectors`: the smallest and largest size; they must agree). Every block
-  build checks every row's size against n_x again (:func:`sparklr.spark.vectors.decode`).
+  VectorAssembler, OneHotEncoder and the libsvm reader) when present, else the Parquet
+  footers' statistics when they say it (:class:`FooterScan`: no data read), else one pass
+  over the column (:func:`scan_vectors`: the smallest and largest size; they must agree).
+  Every block build checks every row's size against n_x again
+  (:func:`sparklr.spark.vectors.decode`).
 * names: the metadata's attribute names (``ml_attr.attrs.{numeric,binary,nominal}[].name``
   by ``idx``), else ``features[0]``, ``features[1]``, … (also for unnamed attributes).
 * block type (:func:`choose_block_type`), ``data.block_type``: "dense", "sparse" or "auto":
-  CSR when the stored fraction of the (first :data:`DENSITY_SAMPLE_ROWS`) rows' entries,
+  CSR when the stored fraction of the rows' entries (from the footers, the scan, or the first
+  :data:`DENSITY_SAMPLE_ROWS` rows),
   d = Σ stored / (rows · n_x), is below :data:`SPARSE_DENSITY`, or n_x > :data:`DENSE_MAX_FEATURES`;
   dense otherwise. A dense vector stores all n_x entries (d = 1): dense vector columns give
   dense blocks. Why 0.1: a CSR entry costs 12 bytes (int32 index + double) against 8 dense, and
@@ -34,6 +37,7 @@ import pyarrow.compute as pc
 from pyspark.ml.linalg import VectorUDT
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
+from pyspark.sql.types import StructType
 
 from sparklr.errors import DataError, first_message
 from sparklr.spark.blocktype import BlockType
@@ -50,20 +54,24 @@ DENSE_MAX_FEATURES = 1 << 16
 DENSITY_SAMPLE_ROWS = 10_000
 
 
-def is_vector_column(df: DataFrame, column: str) -> bool:
+def is_vector_column(df: DataFrame | StructType, column: str) -> bool:
     return isinstance(_field(df, column).dataType, VectorUDT)
 
 
-def _field(df: DataFrame, column: str):
+def _field(df: DataFrame | StructType, column: str):
+    """The field ``column`` of a frame or of its schema."""
+    schema = df if isinstance(df, StructType) else df.schema
     try:
-        return df.schema[column]
+        return schema[column]
     except (KeyError, LookupError):
         raise DataError(
-            f"features column {column!r} not found; columns are: {', '.join(df.columns)}"
+            f"features column {column!r} not found; columns are: {', '.join(schema.names)}"
         ) from None
 
 
-def metadata_size_and_names(df: DataFrame, column: str) -> tuple[int | None, list[str] | None]:
+def metadata_size_and_names(
+    df: DataFrame | StructType, column: str
+) -> tuple[int | None, list[str] | None]:
     """(n_x, names) from the column's ML attribute metadata; None for what it lacks."""
     attr = (_field(df, column).metadata or {}).get("ml_attr") or {}
     size = attr.get("num_attrs")
@@ -222,9 +230,10 @@ def _merged(parts: list[dict[str, int]]) -> VectorScan:
 
 
 def vector_size(
-    df: DataFrame, column: str, scan: VectorScan | None = None
+    df: DataFrame | StructType, column: str, scan: VectorScan | None = None
 ) -> tuple[int, list[str], VectorScan | None]:
-    """(n_x, names, the full scan when one was needed or given) of the vector ``column``."""
+    """(n_x, names, the full scan when one was needed or given) of the vector ``column``
+    (a schema alone will do when the metadata or ``scan`` says the size)."""
     size, names = metadata_size_and_names(df, column)
     if size is None:
         scan = scan or scan_vectors(df, column)
@@ -252,9 +261,15 @@ def choose_block_type(
 
 
 def vector_block_type(
-    df: DataFrame, column: str, n_features: int, choice: str, dtype: str, scan: VectorScan | None
+    df: DataFrame | StructType,
+    column: str,
+    n_features: int,
+    choice: str,
+    dtype: str,
+    scan: VectorScan | None,
 ) -> BlockType:
-    """:func:`choose_block_type` with the density measured (from ``scan`` or a sample)."""
+    """:func:`choose_block_type` with the density measured (from ``scan``, or a sample of the
+    frame ``df``; a schema will do with ``scan``)."""
     density = 1.0
     if choice == "auto":
         sample = scan or scan_vectors(df, column, DENSITY_SAMPLE_ROWS)
