@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +40,14 @@ PUBLISHED = ".sparklr-output"
 LONG_LIST = 1000
 
 
-class JsonText(str):
+@dataclass(frozen=True)
+class JsonText:
     """JSON already encoded, which :func:`write_json_atomic` writes as it is: a long list of
     floats whose texts a CSV shares (:func:`float_list`), a checkpoint section kept from the
-    previous write."""
+    previous write. Not a str (whose subclass would copy a 26 MB section, and which json.dumps
+    would quote): json.dumps refuses it."""
+
+    text: str
 
 
 def float_list(texts: list[str]) -> JsonText | list[float]:
@@ -90,7 +95,7 @@ def _json_chunks(data: Any, indent: str | None):
     comma, close = (", ", "") if compact else (",", f"\n{indent}")
     start = "" if compact else f"\n{inner}"
     if isinstance(data, JsonText):
-        yield data
+        yield data.text
     elif isinstance(data, dict) and data and _special(data, compact):
         yield "{"
         for i, (key, value) in enumerate(data.items()):
