@@ -172,3 +172,35 @@ def test_long_lists_are_written_on_one_line_and_read_back_equal(tmp_path):
     small = {"coefficients": long[:3], "nested": [1, {"z": []}]}
     write_json_atomic(path, small)
     assert path.read_text() == json.dumps(small, indent=2) + "\n"
+
+
+def test_float_list_is_written_as_the_floats_would_be_in_either_mode(tmp_path):
+    """float_list's texts, long (one line from the texts) or short (indented floats), give
+    the bytes the floats themselves give; its JSON reads back to the exact floats."""
+    import numpy as np
+    from sparklr.output import LONG_LIST, float_list, write_json_atomic
+
+    rng = np.random.default_rng(3)
+    for n in (3, LONG_LIST + 1):
+        values = (rng.standard_normal(n) * np.logspace(-300, 300, n)).tolist()
+        texts = [repr(v) for v in values]
+        for compact in (False, True):
+            plain, shared = tmp_path / "plain.json", tmp_path / "shared.json"
+            doc = {"b": 1.5, "points": [{"w": values, "k": "x"}, {"w": []}]}
+            write_json_atomic(plain, doc, compact=compact)
+            shared_doc = {"b": 1.5, "points": [{"w": float_list(texts), "k": "x"}, {"w": []}]}
+            write_json_atomic(shared, shared_doc, compact=compact)
+            assert shared.read_text() == plain.read_text(), (n, compact)
+            back = json.loads(shared.read_text())["points"][0]["w"]
+            assert np.array_equal(np.array(back), np.array(values))
+
+
+def test_json_text_is_written_verbatim_and_a_non_finite_float_list_refused(tmp_path):
+    from sparklr.output import JsonText, float_list, write_json_atomic
+
+    path = tmp_path / "c.json"
+    section = {"s": [1, 2.5, "x"], "t": None}
+    write_json_atomic(path, {"f": {"a": 1}, "kept": JsonText(json.dumps(section))}, compact=True)
+    assert path.read_text() == json.dumps({"f": {"a": 1}, "kept": section}) + "\n"
+    with pytest.raises(ValueError, match="nan"):
+        float_list(["1.0", "nan"])

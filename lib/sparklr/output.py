@@ -23,6 +23,7 @@ import json
 import os
 import shutil
 import uuid
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -35,8 +36,31 @@ MARKER = ".sparklr-staging"
 PUBLISHED = ".sparklr-output"
 
 
-#: Top-level lists longer than this are written on one line (see :func:`write_json_atomic`).
+#: Lists longer than this are written on one line (see :func:`write_json_atomic`).
 LONG_LIST = 1000
+
+
+@dataclass(frozen=True)
+class JsonText:
+    """JSON already encoded, which :func:`write_json_atomic` writes as it is: a long list of
+    floats whose texts a CSV shares (:func:`float_list`), a checkpoint section kept from the
+    previous write. Not a str (whose subclass would copy a 26 MB section, and which json.dumps
+    would quote): json.dumps refuses it."""
+
+    text: str
+
+
+def float_list(texts: list[str]) -> JsonText | list[float]:
+    """The JSON value of the floats whose ``repr`` texts are ``texts`` (a caller that writes
+    them to a CSV too computes them once: repr is most of the cost of either file). A long
+    list is the text :func:`write_json_atomic` would write for it; a short one, the floats
+    (exact: float(repr(x)) == x). ValueError for a non-finite value, as json's."""
+    bad = next((t for t in texts if t in ("nan", "inf", "-inf")), None)
+    if bad is not None:
+        raise ValueError(f"Out of range float values are not JSON compliant: {bad}")
+    if len(texts) > LONG_LIST:
+        return JsonText(f"[{', '.join(texts)}]")
+    return [float(t) for t in texts]
 
 
 def write_json_atomic(path: Path, data: Any, *, compact: bool = False) -> None:
@@ -46,12 +70,12 @@ def write_json_atomic(path: Path, data: Any, *, compact: bool = False) -> None:
     indenting encoder is pure Python (4.5 s and a line per number for a million coefficients;
     2.3 s and one line this way, on the loaded test machine). ``compact``: all of it on one
     line by the C encoder, for files only programs read (a checkpoint of a 2,000-iteration
-    history: 12 ms instead of 200-400 ms, loaded machine)."""
+    history: 12 ms instead of 200-400 ms, loaded machine). A :class:`JsonText` anywhere in
+    ``data`` is written verbatim."""
     tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
     try:
         with open(tmp, "w") as fh:
-            chunks = [json.dumps(data, allow_nan=False)] if compact else _json_chunks(data)
-            for chunk in chunks:
+            for chunk in _json_chunks(data, None if compact else ""):
                 fh.write(chunk)
             fh.write("\n")
             fh.flush()
@@ -62,25 +86,32 @@ def write_json_atomic(path: Path, data: Any, *, compact: bool = False) -> None:
             tmp.unlink()
 
 
-def _json_chunks(data: Any, indent: str = ""):
-    """json.dumps(data, indent=2), except that lists of more than LONG_LIST scalars, at any
-    depth, are one line from the C encoder."""
-    inner = indent + "  "
-    if isinstance(data, dict) and data and _has_long(data):
+def _json_chunks(data: Any, indent: str | None):
+    """json.dumps(data, indent=2), or on one line when ``indent`` is None, except that a
+    JsonText is itself and, indented, lists of more than LONG_LIST scalars, at any depth, are
+    one line from the C encoder."""
+    compact = indent is None
+    inner = None if compact else indent + "  "
+    comma, close = (", ", "") if compact else (",", f"\n{indent}")
+    start = "" if compact else f"\n{inner}"
+    if isinstance(data, JsonText):
+        yield data.text
+    elif isinstance(data, dict) and data and _special(data, compact):
         yield "{"
         for i, (key, value) in enumerate(data.items()):
-            yield ("," if i else "") + f"\n{inner}{json.dumps(key)}: "
+            yield (comma if i else "") + f"{start}{json.dumps(key)}: "
             yield from _json_chunks(value, inner)
-        yield f"\n{indent}}}"
-    elif isinstance(data, list) and data and _has_long(data) and not _long(data):
+        yield close + "}"
+    elif isinstance(data, list) and data and _special(data, compact) and not _long(data):
         yield "["
         for i, value in enumerate(data):
-            yield ("," if i else "") + f"\n{inner}"
+            yield (comma if i else "") + start
             yield from _json_chunks(value, inner)
-        yield f"\n{indent}]"
+        yield close + "]"
     else:
-        body = json.dumps(data, indent=None if _long(data) else 2, allow_nan=False)
-        yield body.replace("\n", "\n" + indent)
+        one_line = compact or _long(data)
+        body = json.dumps(data, indent=None if one_line else 2, allow_nan=False)
+        yield body if compact else body.replace("\n", "\n" + indent)
 
 
 def _long(value: Any) -> bool:
@@ -91,13 +122,15 @@ def _long(value: Any) -> bool:
     )
 
 
-def _has_long(value: Any) -> bool:
-    if _long(value):
+def _special(value: Any, compact: bool) -> bool:
+    """Whether ``value`` is or holds what json.dumps must not write as a whole: a JsonText,
+    and unless ``compact`` a long list."""
+    if isinstance(value, JsonText) or (not compact and _long(value)):
         return True
     if isinstance(value, dict):
-        return any(_has_long(v) for v in value.values())
+        return any(_special(v, compact) for v in value.values())
     if isinstance(value, list):
-        return any(_has_long(v) for v in value if isinstance(v, (dict, list)))
+        return any(_special(v, compact) for v in value if isinstance(v, (dict, list, JsonText)))
     return False
 
 

@@ -109,6 +109,45 @@ def test_a_wide_path_plot_draws_only_the_largest_coefficients(tmp_path, caplog):
     assert f"draws {tune.MAX_PLOTTED} of 300 coefficients" in caplog.text
 
 
+def test_a_wide_paths_files_hold_what_json_and_csv_write_for_its_floats(tmp_path, monkeypatch):
+    """path.json and path.csv share each coefficient's repr text: byte for byte what
+    write_json_atomic and csv.writer give for the floats themselves, odd names quoted."""
+    import io
+    import types
+
+    from sparklr.app import tune
+    from sparklr.objective import FeatureMap
+    from sparklr.output import LONG_LIST, write_json_atomic
+
+    monkeypatch.setattr(tune, "_plot", lambda *args: None)
+    n, rng = LONG_LIST + 5, np.random.default_rng(4)
+    names = [f"x{j}" if j % 5 else f'x "{j}", odd' for j in range(n)]
+    objective = types.SimpleNamespace(
+        feature_map=FeatureMap(rng.standard_normal(n), rng.random(n) + 0.5), elastic_net=0.5
+    )
+    points = [
+        PathPoint(lam, 0.6, 1e-7, 9, 11, "converged", rng.standard_normal(n + 1) * 10.0**-k)
+        for k, lam in enumerate([1.0, 0.1, 0.01])
+    ]
+    tune._write_files(tmp_path, objective, names, 2.0, points)
+    rows = []
+    for p in points:
+        w, b = objective.feature_map.to_raw(p.theta)
+        head = [p.reg_param, p.loss, p.grad_norm, p.iterations, p.evaluations, p.stop_reason]
+        rows.append([*head, p.nonzeros, b, [float(c) for c in w]])
+    keys = ["reg_param", "loss", "grad_norm", "iterations", "evaluations", "stop_reason"]
+    keys += ["nonzeros", "intercept", "coefficients"]
+    doc = {"lambda_max": 2.0, "elastic_net": 0.5, "feature_names": names}
+    doc["points"] = [dict(zip(keys, row, strict=True)) for row in rows]
+    write_json_atomic(tmp_path / "reference.json", doc)
+    assert (tmp_path / "path.json").read_text() == (tmp_path / "reference.json").read_text()
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(keys[:-1] + names)
+    writer.writerows(row[:-1] + row[-1] for row in rows)
+    assert (tmp_path / "path.csv").read_bytes() == buffer.getvalue().encode()
+
+
 @pytest.mark.parametrize("optimizer", ["lbfgs", "newton"])
 def test_cross_validation_scores_each_fold_like_scikit_learn_and_publishes_the_refit(
     spark, dataset, tmp_path, optimizer

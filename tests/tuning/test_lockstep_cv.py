@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 from sparklr.in_memory import FoldedInMemorySource, InMemorySource
 from sparklr.objective import FeatureMap, LogisticObjective, log_odds_intercept
-from sparklr.optimizers import OptimizerOptions, StopRule, get
+from sparklr.optimizers import OptimizerOptions, OptimizerState, StopRule, get
 from sparklr.tuning.cv import cross_validate
 from sparklr.tuning.folds import dense_row_digest, fold_ids
 from sparklr.tuning.lockstep import Lockstep
@@ -169,3 +169,15 @@ def test_a_failing_fit_is_raised_after_every_thread_is_joined(problem):
     assert threading.active_count() == before
     assert lockstep.passes == 1  # the same point again comes from the latest evaluation
     assert lockstep.run([job(0), None, job(2)]) == [0, None, 2]
+
+
+def test_progress_states_keep_theta_exactly_as_base64_and_read_older_lists():
+    theta = np.array([0.1, -1e-300, 2.5e10, 1 / 3])
+    pairs = {"s": [np.array([1.0, 2.0])], "y": [np.array([3.0, 4.0])]}
+    state = OptimizerState(7, theta, memory=pairs)
+    data = json.loads(json.dumps(Progress(1, [state], np.zeros((2, 1)), []).to_json()))
+    assert set(data["states"][0]["theta"]) == {"float64"}  # not a list of numbers
+    for saved in (data, {**data, "states": [{**data["states"][0], "theta": theta.tolist()}]}):
+        back = Progress.from_json(saved).states[0]
+        assert back.theta.tobytes() == theta.tobytes() and back.iteration == 0
+        np.testing.assert_array_equal(back.memory["y"][0], pairs["y"][0])

@@ -35,6 +35,7 @@ import json
 import logging
 import math
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 
@@ -45,7 +46,7 @@ from sparklr.app.fit import Problem, run_optimizer, step_size
 from sparklr.config import Config
 from sparklr.objective import LogisticObjective, log_odds_intercept
 from sparklr.optimizers import OptimizerState
-from sparklr.output import write_json_atomic
+from sparklr.output import float_list, write_json_atomic
 from sparklr.tuning.cv import CvResult
 from sparklr.tuning.lockstep_cv import Progress, cross_validate_path
 from sparklr.tuning.path import PathPoint, fit_path, geometric_path, lambda_max, null_theta
@@ -56,8 +57,9 @@ PATH_JSON, PATH_CSV, PATH_PNG = "path.json", "path.csv", "path.png"
 
 #: The CV's checkpoint at a λ boundary is written when the last one took at most
 #: CHEAP_WRITE_SECONDS, or when the work since it is ≥ WRITE_SPACING × its seconds: it holds
-#: the K + 1 models' θ and L-BFGS pairs, ~2.4M numbers and ~0.4 s at n_x = 16,384, which at
-#: every λ was half the CV's time on the sparse benchmark; narrow models write every λ.
+#: the K + 1 models' θ and L-BFGS pairs, ~2.4M numbers and ~0.2 s at n_x = 16,384 (0.4 s
+#: before base64 θ and in-memory kept sections), which at every λ was half the CV's time on
+#: the sparse benchmark; narrow models write every λ.
 CHEAP_WRITE_SECONDS = 0.05
 WRITE_SPACING = 10.0
 #: The checkpoint's section holding the lockstep path's progress at its latest λ boundary.
@@ -270,10 +272,14 @@ def append_path_section(report: Path) -> None:
         out.write("\n".join(lines))
 
 
-def _rows(objective: LogisticObjective, points: list[PathPoint]) -> list[dict]:
-    rows = []
+def _rows(objective: LogisticObjective, points: list[PathPoint]) -> tuple[list[dict], list]:
+    """path.json's points, and per point the repr texts of its coefficients w, which
+    path.json (:func:`~sparklr.output.float_list`) and path.csv both write: repr is most of
+    either file's cost (20 × 16,384 coefficients: ~0.25 s each time)."""
+    rows, texts = [], []
     for p in points:
         w, b = objective.feature_map.to_raw(p.theta)
+        texts.append(list(map(repr, w.tolist())))
         rows.append(
             {
                 "reg_param": p.reg_param,
@@ -284,14 +290,14 @@ def _rows(objective: LogisticObjective, points: list[PathPoint]) -> list[dict]:
                 "stop_reason": p.stop_reason,
                 "nonzeros": p.nonzeros,
                 "intercept": b,
-                "coefficients": [float(c) for c in w],
+                "coefficients": float_list(texts[-1]),
             }
         )
-    return rows
+    return rows, texts
 
 
 def _write_files(staging, objective, names, top, points) -> None:
-    rows = _rows(objective, points)
+    rows, texts = _rows(objective, points)
     write_json_atomic(
         staging / PATH_JSON,
         {
@@ -301,14 +307,19 @@ def _write_files(staging, objective, names, top, points) -> None:
             "points": rows,
         },
     )
-    buffer = io.StringIO()
-    writer = csv.writer(buffer)
     head = [k for k in rows[0] if k != "coefficients"]
-    writer.writerow(head + list(names))
-    for row in rows:
-        writer.writerow([row[k] for k in head] + row["coefficients"])
-    (staging / PATH_CSV).write_text(buffer.getvalue())
+    lines = [_csv_line(head + list(names))]
+    lines += [_csv_line([row[k] for k in head], w) for row, w in zip(rows, texts, strict=True)]
+    (staging / PATH_CSV).write_text("".join(lines))
     _plot(staging / PATH_PNG, names, points)
+
+
+def _csv_line(fields: list, numbers: Sequence[str] = ()) -> str:
+    """csv.writer's line of ``fields`` + the floats whose repr texts are ``numbers`` (the
+    texts it would write for them: a float's repr never needs quoting)."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="").writerow(fields)
+    return ",".join([buffer.getvalue(), *numbers]) + "\r\n"
 
 
 #: path.png draws at most this many coefficients (a line per coefficient of a wide model would

@@ -58,13 +58,19 @@ class Progress:
             [[np.nan if x is None else x for x in row] for row in data["values"]], dtype=float
         )
         points = [PathPoint(**{**p, "theta": array_from_json(p["theta"])}) for p in data["points"]]
-        states = [OptimizerState.from_json(state) for state in data["states"]]
+        states = [
+            OptimizerState.from_json({**s, "theta": array_from_json(s["theta"])})
+            for s in data["states"]
+        ]
         return cls(int(data["done"]), states, values, points)
 
 
 def _start_json(state: OptimizerState) -> dict:
-    """θ and memory: what the next λ starts from (the fit's history is in the path)."""
-    return OptimizerState(0, state.theta, memory=state.memory).to_json()
+    """θ and memory: what the next λ starts from (the fit's history is in the path), θ as
+    base64 like the memory (K + 1 θ as lists of numbers were ~half of a checkpoint's
+    encoding time at n_x = 16,384; lists, as older checkpoints hold them, still read)."""
+    start = OptimizerState(0, state.theta[:0], memory=state.memory).to_json()
+    return {**start, "theta": array_to_json(state.theta)}
 
 
 def _point_json(p: PathPoint) -> dict:
