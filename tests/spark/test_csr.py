@@ -237,3 +237,27 @@ def test_libsvm_labels_and_bad_lines_are_data_errors(spark, data, tmp_path):
     (tmp_path / "bad.svm").write_text("\n".join(lines) + "\n")
     with pytest.raises(DataError, match=r"bad.svm line 37 does not parse as LIBSVM: '1 3:0.5 7:x'"):
         blocks_of(spark, tmp_path, "bad.svm")
+
+
+@pytest.mark.parametrize("binary", [True, False])
+@pytest.mark.parametrize("weighted", [False, True])
+def test_csr_moments_are_the_dense_weighted_moments(binary, weighted):
+    """μ_j = Σ v x_j / W and S_jj = Σ v (x_j − μ_j)², over every row (the unstored zeros too),
+    on binary and valued blocks, weighted or not."""
+    from sparklr.kernels.csr import CsrMatrix
+    from sparklr.spark.csr import csr_moments
+
+    rng = np.random.default_rng(3)
+    X = (rng.random((300, 12)) < 0.2) * (1.0 if binary else rng.normal(size=(300, 12)))
+    X[:, 4] = 0.0  # a column with nothing stored
+    y = (rng.random(300) < 0.4).astype(float)
+    v = rng.random(300) * 2 if weighted else None
+    block = CsrMatrix.of_dense(X)
+    assert block.binary == binary
+    got = csr_moments(block, y, v)
+    weights = np.ones(300) if v is None else v
+    mean = weights @ X / weights.sum()
+    np.testing.assert_allclose(got.mean, mean, rtol=1e-13, atol=1e-16)
+    np.testing.assert_allclose(got.scatter, weights @ (X - mean) ** 2, rtol=1e-12, atol=1e-14)
+    assert got.positives == pytest.approx(weights @ y, rel=1e-14)
+    assert got.weighted == weighted

@@ -77,33 +77,42 @@ def sparse_row_digest(
     (values None = all 1.0); an empty row digests to 0. Equal rows digest alike; a stored 0.0
     and an absent entry differ (the CSR build stores no zeros).
 
-    Computed without a temporary per step: the entry terms mix64(mix64(j + φ) ⊕ bits) go into
-    one uint64 array, summed in place. mix64(j + φ) depends on the index j alone, so it is a
-    table over j ≤ the largest index when that is no longer than the entries; a binary
-    block's whole term is (bits = those of 1.0), and the terms are one gather. Larger
-    indices and stored values go chunk by chunk (:data:`_CHUNK_ENTRIES`)."""
+    Rows go in chunks of about :data:`_CHUNK_ENTRIES` entries, whose terms are summed per row
+    by a cumulative sum (no array as long as the block's entries: a fresh one of 15M cost
+    more in page faults than the hashing). mix64(j + φ) depends on the index j alone, so it
+    is a table over j ≤ the largest index when that is no longer than the entries; a binary
+    block's whole term is (bits = those of 1.0), and its terms are one gather."""
     idx = np.asarray(indices)
-    nnz = len(idx)
-    sums = np.empty(nnz + 1, dtype=np.uint64)
-    sums[0] = 0
-    terms = sums[1:]
+    ptr = np.asarray(indptr, dtype=np.int64)
+    nnz, rows = len(idx), len(ptr) - 1
+    digest = np.zeros(rows, dtype=np.uint64)
     width = int(idx.max()) + 1 if nnz else 0
     with np.errstate(over="ignore"):
+        table = None
         if nnz and width <= max(nnz, _CHUNK_ENTRIES):
             table = mix64(np.arange(width, dtype=np.uint64) + _GOLDEN)
             if values is None:
-                np.take(mix64(table ^ _ONE_BITS), idx, out=terms)
-            else:
-                for lo in range(0, nnz, _CHUNK_ENTRIES):
-                    hi = min(lo + _CHUNK_ENTRIES, nnz)
-                    terms[lo:hi] = mix64(table[idx[lo:hi]] ^ float_bits(values[lo:hi]))
-        else:
-            for lo in range(0, nnz, _CHUNK_ENTRIES):
-                hi = min(lo + _CHUNK_ENTRIES, nnz)
-                bits = _ONE_BITS if values is None else float_bits(values[lo:hi])
-                terms[lo:hi] = mix64(mix64(idx[lo:hi].astype(np.uint64) + _GOLDEN) ^ bits)
-        np.cumsum(terms, dtype=np.uint64, out=terms)
-        return sums[indptr[1:]] - sums[indptr[:-1]]
+                table = mix64(table ^ _ONE_BITS)
+        step = max(1, _CHUNK_ENTRIES * rows // max(nnz, 1))
+        for r0 in range(0, rows, step):
+            r1 = min(r0 + step, rows)
+            lo, hi = int(ptr[r0]), int(ptr[r1])
+            if lo == hi:
+                continue
+            terms = _entry_terms(idx[lo:hi], None if values is None else values[lo:hi], table)
+            sums = np.concatenate(([np.uint64(0)], np.cumsum(terms, dtype=np.uint64)))
+            bounds = ptr[r0 : r1 + 1] - lo
+            digest[r0:r1] = sums[bounds[1:]] - sums[bounds[:-1]]
+    return digest
+
+
+def _entry_terms(idx: np.ndarray, values: np.ndarray | None, table: np.ndarray | None):
+    """mix64(mix64(j + φ) ⊕ bits(x)) per entry (``table``: mix64(j + φ) by j, or the whole
+    term by j when ``values`` is None; None: computed from j)."""
+    if table is not None and values is None:
+        return table[idx]
+    inner = table[idx] if table is not None else mix64(idx.astype(np.uint64) + _GOLDEN)
+    return mix64(inner ^ (_ONE_BITS if values is None else float_bits(values)))
 
 
 def fold_ids(
