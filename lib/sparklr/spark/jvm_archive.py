@@ -15,10 +15,9 @@ before any of our code) gets
 
 The archive lives in ``$SPARKLR_JVM_ARCHIVE_DIR`` (default ``$XDG_CACHE_HOME/sparklr`` or
 ``~/.cache/sparklr``; "off" disables it), under a key that changes with the java binary and
-Spark's jars (directory, names, sizes), so an upgrade or another environment makes its own.
-``-Xshare:auto`` (Java's default) makes a JVM that cannot map an archive run without it;
-``-Xlog:cds*=off`` keeps Java's notes about it off the job's output. When the directory
-cannot be written, nothing is added.
+Spark's jars, so an upgrade makes a new one. ``-Xshare:auto`` (Java's default) makes a JVM
+that cannot map an archive run without it; ``-Xlog:cds*=off`` keeps Java's notes about it off
+the job's output. When the directory cannot be written, nothing is added.
 """
 
 from __future__ import annotations
@@ -49,16 +48,13 @@ def archive_dir() -> Path | None:
 
 
 def archive_key(java: str | None, jars: Path | None) -> str:
-    """A name that changes with the java binary (path, size, time) and Spark's jars (their
-    directory, names and sizes: Java maps an archive only on the class path it was made
-    with)."""
+    """A name that changes with the java binary (path, size, time) and Spark's jars."""
     digest = hashlib.sha256()
     for path in [Path(java)] if java else []:
         real = path.resolve()
         stat = real.stat()
         digest.update(f"{real}:{stat.st_size}:{stat.st_mtime_ns}".encode())
     if jars is not None and jars.is_dir():
-        digest.update(str(jars.resolve()).encode())  # the archive holds the class path
         for jar in sorted(jars.glob("*.jar")):
             digest.update(f"{jar.name}:{jar.stat().st_size}".encode())
     return f"jvm-{digest.hexdigest()[:16]}"
