@@ -86,7 +86,6 @@ from sparklr.bench.cv_report import (
 from sparklr.bench.job import ROOT, TrainRun, run_train, write_data
 from sparklr.bench.report import publish
 from sparklr.bench.sparse_data import SparseShape
-from sparklr.spark import jvm_archive
 
 #: --quick: every step on a small problem, a few minutes on a quiet laptop (--sparse: 512
 #: features, the sparse benchmark's quick width).
@@ -230,7 +229,6 @@ def run(args: argparse.Namespace) -> CvBenchResult:
     """The whole benchmark (see the module docstring)."""
     work = Path(args.workdir).resolve()
     data = prepare_data(args)
-    jvm_archive.ensure_archive()  # every leg starts its JVM as a user's second run does
     loadavg_start = list(os.getloadavg())
     base = job_sets(args, data)
     cv_out = work / "model-cv"

@@ -5,9 +5,6 @@
 * Local masters (``local``, ``local[N]``, ``local-cluster[...]``) bind the driver to 127.0.0.1,
   keep the Spark UI off unless ``spark.ui.enabled`` is set, and run the Python workers with
   this interpreter (``PYSPARK_PYTHON``) unless one is set already.
-* A driver JVM this process launches (not under ``spark-submit``) loads its classes from a
-  class-data archive (:mod:`sparklr.spark.jvm_archive`: ~2.7 s less start-up here), its
-  options appended to ``spark.driver.extraJavaOptions``.
 * BLAS in each Python worker uses ``spark.task.cpus`` threads (default 1) so that tasks do not
   oversubscribe the executor's cores.
 * Spark's own log level is set to ``log_level`` (WARN by default).
@@ -20,14 +17,11 @@
 
 from __future__ import annotations
 
-import atexit
 import os
 import sys
 
 from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
-
-from sparklr.spark import jvm_archive
 
 BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
@@ -84,21 +78,11 @@ def build_session(
         )
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    writing = None
-    if not launched_by_submit and SparkContext._active_spark_context is None:
-        options, writing = jvm_archive.java_options()
-        if options:
-            given = conf.get("spark.driver.extraJavaOptions", "")
-            conf["spark.driver.extraJavaOptions"] = f"{given} {options}".strip()
     for key, value in defaults.items():
         if key not in conf and not has(key):
             builder = builder.config(key, value)
     for key, value in conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
-    if writing is not None:
-        atexit.register(
-            jvm_archive.finish_archive, writing, getattr(SparkContext._gateway, "proc", None)
-        )
     spark.sparkContext.setLogLevel(log_level)
     return spark
