@@ -5,6 +5,7 @@ import pytest
 from pyspark.ml.feature import VectorAssembler
 from pyspark.ml.linalg import Vectors
 from sparklr.errors import DataError
+from sparklr.spark import vector_loading
 from sparklr.spark.csr import CsrBlock
 from sparklr.spark.loading import load_frames
 from sparklr.spark.parquet import list_local_parquet
@@ -46,8 +47,10 @@ def test_spark_written_vectors_are_listed_with_the_schema_spark_reads(spark, tmp
 def test_a_vector_column_loads_without_spark_sql_as_through_spark(spark, sparse_parquet):
     common = dict(fmt="parquet", path=sparse_parquet, label="label", features=[], features_col="v",
                   weight="w", partitions=2)  # fmt: skip
-    listed = load_frames(spark, **common)
     through_spark = load_frames(spark, dataframe=True, **common)
+    with pytest.MonkeyPatch.context() as patched:
+        patched.setattr(vector_loading, "read_source", _no_spark_read)
+        listed = load_frames(spark, **common)
     assert listed.train is None and through_spark.train is not None
     assert listed.parquet == through_spark.parquet  # the same files, rows and blocks
     assert listed.names == through_spark.names == [f"v[{i}]" for i in range(40)]
@@ -66,7 +69,40 @@ def test_a_vector_column_loads_without_spark_sql_as_through_spark(spark, sparse_
         (dict(features_col="v", label="y"), "label column 'y' not found"),
     ],
 )
-def test_bad_columns_are_named_on_the_listed_path(spark, sparse_parquet, sets, message):
+def test_bad_columns_are_named_on_the_listed_path(
+    spark, sparse_parquet, sets, message, monkeypatch
+):
+    monkeypatch.setattr(vector_loading, "read_source", _no_spark_read)
     args = dict(fmt="parquet", path=sparse_parquet, label="label", features=[]) | sets
     with pytest.raises(DataError, match=message):
         load_frames(spark, **args)
+
+
+def _no_spark_read(*args, **kwargs):
+    raise AssertionError("read through Spark SQL")
+
+
+def test_footers_that_cannot_say_the_size_get_an_executor_scan_not_spark_sql(
+    spark, tmp_path, monkeypatch
+):
+    """Dense rows (their size is not in the statistics), no metadata: listed, the column
+    scanned in the executors; with the size in the metadata but the density unknown, "auto"
+    takes Spark's LIMIT sample (a cheaper read than a full pass)."""
+    rows = [(float(i % 2), Vectors.dense([1.0, 0.0, float(i)])) for i in range(30)]
+    path = str(tmp_path / "dense")
+    spark.createDataFrame(rows, ["label", "v"]).coalesce(2).write.parquet(path)
+    common = dict(fmt="parquet", path=path, label="label", features=[], features_col="v")
+    through_spark = load_frames(spark, dataframe=True, **common)
+    with monkeypatch.context() as patched:
+        patched.setattr(vector_loading, "read_source", _no_spark_read)
+        listed = load_frames(spark, **common)
+    assert listed.train is None and listed.parquet == through_spark.parquet
+    assert listed.names == through_spark.names == ["v[0]", "v[1]", "v[2]"]
+    assert listed.block_type == through_spark.block_type == DenseVectorBlock()
+    assembled = str(tmp_path / "assembled")
+    frame = spark.createDataFrame([(1.0, 2.0, 0.0), (0.0, 3.0, 1.0)], ["a", "b", "label"])
+    VectorAssembler(inputCols=["a", "b"], outputCol="v").transform(frame).write.parquet(assembled)
+    sampled = load_frames(spark, **(common | dict(path=assembled)))
+    assert sampled.train is not None and sampled.names == ["a", "b"]
+    typed = load_frames(spark, block_type="dense", **(common | dict(path=assembled)))
+    assert typed.train is None and typed.names == ["a", "b"]

@@ -164,9 +164,7 @@ class FooterScan:
             group = metadata.row_group(g)
             if group.num_rows == 0:
                 continue
-            chunks = {}
-            for i in range(group.num_columns):
-                chunks[group.column(i).path_in_schema] = group.column(i)
+            chunks = {c.path_in_schema: c for c in map(group.column, range(group.num_columns))}
             kind, size = chunks.get(f"{self.column}.type"), chunks.get(f"{self.column}.size")
             values = chunks.get(f"{self.column}.values.list.element")
             if not (_all_equal(kind, SPARSE) and _bounds(size) and values is not None):

@@ -1,11 +1,11 @@
 """The frames of features in one Spark ML vector column (``data.features_col``) or a LIBSVM
 file: :func:`load_vector_frames` (called by :func:`sparklr.spark.loading.load_frames`).
 
-Local Parquet that Spark wrote, read by pyarrow, with footers that say every row's vector
-size (:class:`~sparklr.spark.vector_input.FooterScan`) is loaded without Spark SQL: the
-listing and the schema Spark stored come from the files
-(:func:`~sparklr.spark.parquet.list_local_parquet`), the size and density from the footers,
-so no DataFrame is made (``train`` None) and the JVM's first query (~2 s) is never paid.
+Local Parquet that Spark wrote, read by pyarrow, is loaded without Spark SQL: the listing
+and the schema Spark stored come from the files
+(:func:`~sparklr.spark.parquet.list_local_parquet`), the vector size and density from the
+footers (:class:`~sparklr.spark.vector_input.FooterScan`, else a scan in the executors), so
+no DataFrame is made (``train`` None) and the JVM's first query (~2 s) is never paid.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ from pyspark.sql import functions as F
 from pyspark.sql.types import StructType
 
 from sparklr.errors import DataError
+from sparklr.spark.blocktype import BlockType
 from sparklr.spark.data import NUMERIC_TYPES
 from sparklr.spark.loading import Frames, default_block_count, split_validation, to_blocks
 from sparklr.spark.parquet import ParquetPlan, list_local_parquet, plan_parquet_blocks
@@ -92,8 +93,7 @@ def load_vector_frames(
         log.info("reading %s through Spark: %s", source.path, reason)
     if plan is not None and scan is None and metadata_size_and_names(raw, features_col)[0] is None:
         scan = scan_planned_vectors(spark, plan, features_col)  # the build's reader, not the JVM's
-    n_features, names, scan = vector_size(raw, features_col, scan)
-    chosen = vector_block_type(raw, features_col, n_features, block_type, dtype, scan)
+    names, chosen = _names_and_type(raw, features_col, scan, block_type, dtype)
     columns = [F.col(f"`{label}`").cast("double").alias(label), F.col(f"`{features_col}`")]
     if weight:
         columns.append(F.col(f"`{weight}`").cast("double").alias(weight))
@@ -105,7 +105,6 @@ def load_vector_frames(
         validation = read(validation_source)[0].select(*columns[:2])
     if plan is None:
         frame = to_blocks(frame, partitions, blocks)
-    log.info("features: vector column %r of size %d, %s", features_col, n_features, chosen)
     return Frames(
         frame,
         validation,
@@ -127,7 +126,9 @@ def _listed(
 ) -> Frames | None:
     """The frames without Spark SQL (module docstring), or None when Spark's reader is
     needed: not Parquet, data.reader = "spark", a filter or reader option, a listing or plan
-    pyarrow refuses, or footers that do not say the sizes."""
+    pyarrow refuses, or an "auto" block type whose density neither the footers nor a scan
+    made for the size would give (Spark's LIMIT sample is cheaper than a full pass). When
+    the footers do not say the size, the executors scan the column (no SQL either)."""
     if source.format != "parquet" or reader == "spark" or pyarrow_reason(source):
         return None
     listing = list_local_parquet(source.path)
@@ -139,14 +140,32 @@ def _listed(
     footers = FooterScan(features_col)
     blocks = partitions or default_block_count(spark)
     plan = plan_parquet_blocks(listing.files, selected, blocks, on_footer=footers)
-    scan = footers.result()
-    if not isinstance(plan, ParquetPlan) or scan is None:
+    if not isinstance(plan, ParquetPlan):
         return None
-    n_features, names, scan = vector_size(listing.schema, features_col, scan)
-    chosen = vector_block_type(listing.schema, features_col, n_features, block_type, dtype, scan)
-    log.info("features: vector column %r of size %d, %s", features_col, n_features, chosen)
+    scan = footers.result()
+    if scan is None:  # the footers do not say the sizes
+        if metadata_size_and_names(listing.schema, features_col)[0] is not None:
+            if block_type == "auto":  # only the density is missing: Spark's LIMIT sample
+                return None
+        else:
+            scan = scan_planned_vectors(spark, plan, features_col)  # as the Spark path would
+    names, chosen = _names_and_type(listing.schema, features_col, scan, block_type, dtype)
     roles = _roles(listing.schema.names, selected)
     return Frames(None, None, names, plan, roles=roles, block_type=chosen)
+
+
+def _names_and_type(
+    frame: DataFrame | StructType,
+    features_col: str,
+    scan: VectorScan | None,
+    block_type: str,
+    dtype: str,
+) -> tuple[list[str], BlockType]:
+    """(feature names, block type) of the vector column (n_x = len(names)), logged."""
+    n_features, names, scan = vector_size(frame, features_col, scan)
+    chosen = vector_block_type(frame, features_col, n_features, block_type, dtype, scan)
+    log.info("features: vector column %r of size %d, %s", features_col, n_features, chosen)
+    return names, chosen
 
 
 def _check_columns(schema: StructType, label: str, weight: str, features_col: str) -> None:
