@@ -149,3 +149,52 @@ def test_writing_a_section_keeps_the_others_without_reading_the_file_it_wrote(
         "fingerprints": {**prints, "data": "data-2"},
         "path": {"done": 4},
     }
+
+
+def test_a_sections_arrays_are_written_in_binary_beside_it_and_read_back_exactly(tmp_path):
+    """ndarrays in a section go to one .f64 file per section write (the CV's θ and L-BFGS
+    pairs), named in the JSON; a rewrite removes the file it replaced, keeps the other
+    sections' files, and what is read back is bit for bit what was written."""
+    prints = checkpoint.fingerprints(load_config(None, BASE), "data-1")
+    theta = np.array([0.1, -1e-300, 2.5e10, 1 / 3])
+    pairs = [np.arange(3.0), np.array([np.pi])]
+    checkpoint.write_section(tmp_path, "path", {"theta": theta, "pairs": pairs, "x": 1}, prints)
+    checkpoint.write_section(tmp_path, "other", {"w": np.ones(2)}, prints)
+    files = sorted(p.name for p in tmp_path.glob("*.f64"))
+    assert len(files) == 2 and all(checkpoint.ARRAYS_FILE.fullmatch(f) for f in files)
+    saved = json.loads((tmp_path / checkpoint.CHECKPOINT).read_text())
+    assert set(saved["path"]["theta"]) == checkpoint.ARRAY_KEYS  # no numbers in the JSON
+    back = checkpoint.read_section(tmp_path, "path", prints)
+    assert back["theta"].tobytes() == theta.tobytes() and back["x"] == 1
+    assert [p.tobytes() for p in back["pairs"]] == [p.tobytes() for p in pairs]
+    (before,) = tmp_path.glob("checkpoint.path.*.f64")
+    checkpoint.write_section(tmp_path, "path", {"theta": 2 * theta}, prints)
+    assert not before.exists() and len(list(tmp_path.glob("checkpoint.other.*.f64"))) == 1
+    assert checkpoint.read_section(tmp_path, "path", prints)["theta"].tobytes() == (
+        (2 * theta).tobytes()
+    )
+    checkpoint.write_checkpoint(tmp_path, _state(), prints)  # no arrays: no new file
+    assert len(list(tmp_path.glob("*.f64"))) == 2
+    with pytest.raises(ValueError, match="not JSON compliant"):
+        checkpoint.write_section(tmp_path, "path", {"theta": np.array([np.nan])}, prints)
+
+
+@pytest.mark.parametrize(
+    "damage, message",
+    [
+        (lambda ref, d: (d / ref["float64_file"]).unlink(), "No such file"),
+        (lambda ref, d: (d / ref["float64_file"]).write_bytes(b"\0" * 8), "outside"),
+        (lambda ref, d: ref.update(float64_file="../model.json"), "not a checkpoint array"),
+    ],
+)
+def test_a_missing_short_or_foreign_array_file_is_a_config_error_naming_the_checkpoint(
+    tmp_path, damage, message
+):
+    prints = checkpoint.fingerprints(load_config(None, BASE), "data-1")
+    checkpoint.write_section(tmp_path, "path", {"theta": np.arange(4.0)}, prints)
+    file = tmp_path / checkpoint.CHECKPOINT
+    saved = json.loads(file.read_text())
+    damage(saved["path"]["theta"], tmp_path)
+    file.write_text(json.dumps(saved))
+    with pytest.raises(ConfigError, match=f"cannot read checkpoint .*{message}"):
+        checkpoint.read_section(tmp_path, "path", prints)

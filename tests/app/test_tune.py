@@ -260,7 +260,9 @@ def test_a_cross_validated_path_failed_mid_path_resumes_to_the_uninterrupted_res
     assert "Spark failed" in caplog.text and len(passes) == fail_at[0]  # the armed pass
     staging = staging_path(out)
     assert not out.exists()  # nothing published: no model.json, path.json, cv.json
-    assert sorted(p.name for p in staging.iterdir()) == [".sparklr-staging", "checkpoint.json"]
+    left = sorted(p.name for p in staging.iterdir())
+    assert left[:2] == [".sparklr-staging", "checkpoint.json"] and len(left) == 3
+    assert checkpoint.ARRAYS_FILE.fullmatch(left[2])  # the last λ boundary's vectors only
     saved = json.loads((staging / "checkpoint.json").read_text())
     assert "state" not in saved  # stopped before the model's fit
     progress = saved["path"]["progress"]

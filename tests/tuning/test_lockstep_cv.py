@@ -15,7 +15,7 @@ from sparklr.tuning.cv import cross_validate
 from sparklr.tuning.folds import dense_row_digest, fold_ids
 from sparklr.tuning.lockstep import Lockstep
 from sparklr.tuning.lockstep_cv import Progress, cross_validate_path
-from sparklr.tuning.path import fit_path, null_theta
+from sparklr.tuning.path import PathPoint, fit_path, null_theta
 
 from tests.conftest import make_logistic_data
 
@@ -181,3 +181,19 @@ def test_progress_states_keep_theta_exactly_as_base64_and_read_older_lists():
         back = Progress.from_json(saved).states[0]
         assert back.theta.tobytes() == theta.tobytes() and back.iteration == 0
         np.testing.assert_array_equal(back.memory["y"][0], pairs["y"][0])
+
+
+def test_progress_in_binary_form_keeps_every_array_an_ndarray_and_reads_back_exactly():
+    theta = np.array([0.1, -1e-300, 2.5e10, 1 / 3])
+    pairs = {"s": [np.array([1.0, 2.0])], "rho": [0.5]}
+    point = PathPoint(0.1, 0.5, 1e-7, 3, 3, "converged", -theta)
+    data = Progress(1, [OptimizerState(7, theta, memory=pairs)], np.zeros((2, 1)), [point])
+    binary = data.to_json(binary=True)
+    assert isinstance(binary["states"][0]["theta"], np.ndarray)
+    assert isinstance(binary["states"][0]["memory"]["s"][0], np.ndarray)
+    assert isinstance(binary["points"][0]["theta"], np.ndarray)
+    back = Progress.from_json(binary)
+    assert back.states[0].theta.tobytes() == theta.tobytes()
+    assert back.states[0].memory["s"][0].tobytes() == pairs["s"][0].tobytes()
+    assert back.states[0].memory["rho"] == [0.5]
+    assert back.points[0].theta.tobytes() == (-theta).tobytes()

@@ -63,12 +63,14 @@ class OptimizerState:
     stop_reason: str | None = None
     separation: SeparationVerdict | None = None
 
-    def to_json(self) -> dict[str, Any]:
+    def to_json(self, *, binary: bool = False) -> dict[str, Any]:
+        """The state as JSON; ``binary``: the memory's arrays stay float64 ndarrays, for a
+        writer that stores them in binary beside the JSON (the CV's checkpoint)."""
         return {
             "iteration": self.iteration,
             "theta": [float(v) for v in self.theta],
             "history": [r.to_json() for r in self.history],
-            "memory": {k: _to_jsonable(v) for k, v in self.memory.items()},
+            "memory": {k: _to_jsonable(v, binary) for k, v in self.memory.items()},
             "stop_reason": self.stop_reason,
         }
 
@@ -93,8 +95,10 @@ def array_to_json(a: np.ndarray) -> dict[str, str]:
 
 def array_from_json(value: Any) -> np.ndarray:
     """The float64 array of :func:`array_to_json`, or of a list of numbers (older
-    checkpoints, {"ndarray": [...]} too); anything else is a ValueError (no object is
-    revived)."""
+    checkpoints, {"ndarray": [...]} too), or an ndarray (what a binary writer read back);
+    anything else is a ValueError (no object is revived)."""
+    if isinstance(value, np.ndarray):
+        return value.astype(np.float64)
     if isinstance(value, dict) and set(value) == {"float64"} and isinstance(value["float64"], str):
         data = base64.b64decode(value["float64"].encode("ascii"), validate=True)
         if len(data) % 8:
@@ -107,16 +111,18 @@ def array_from_json(value: Any) -> np.ndarray:
     return np.asarray(value, dtype=np.float64)
 
 
-def _to_jsonable(value: Any) -> Any:
+def _to_jsonable(value: Any, binary: bool = False) -> Any:
     if isinstance(value, np.ndarray):
-        return array_to_json(value)
+        return np.ascontiguousarray(value, dtype=np.float64) if binary else array_to_json(value)
     if isinstance(value, list):
-        return [_to_jsonable(v) for v in value]
+        return [_to_jsonable(v, binary) for v in value]
     return value
 
 
 def _from_jsonable(value: Any) -> Any:
-    if isinstance(value, dict) and set(value) in ({"ndarray"}, {"float64"}):
+    if isinstance(value, np.ndarray) or (
+        isinstance(value, dict) and set(value) in ({"ndarray"}, {"float64"})
+    ):
         return array_from_json(value)
     if isinstance(value, list):
         return [_from_jsonable(v) for v in value]

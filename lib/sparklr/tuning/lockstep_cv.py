@@ -44,12 +44,15 @@ class Progress:
     values: np.ndarray
     points: list[PathPoint]
 
-    def to_json(self) -> dict:
+    def to_json(self, *, binary: bool = False) -> dict:
+        """The state as JSON; ``binary``: every θ and memory array stays a float64 ndarray,
+        for the checkpoint, which writes them in binary beside its JSON
+        (:mod:`sparklr.app.checkpoint`)."""
         return {
             "done": self.done,
-            "states": [_start_json(state) for state in self.states],
+            "states": [_start_json(state, binary) for state in self.states],
             "values": [[None if np.isnan(x) else float(x) for x in row] for row in self.values],
-            "points": [_point_json(p) for p in self.points],
+            "points": [_point_json(p, binary) for p in self.points],
         }
 
     @classmethod
@@ -65,15 +68,20 @@ class Progress:
         return cls(int(data["done"]), states, values, points)
 
 
-def _start_json(state: OptimizerState) -> dict:
+def _start_json(state: OptimizerState, binary: bool) -> dict:
     """θ and memory: what the next λ starts from (the fit's history is in the path), θ as
     base64 like the memory (K + 1 θ as lists of numbers were ~half of a checkpoint's
-    encoding time at n_x = 16,384; lists, as older checkpoints hold them, still read)."""
-    start = OptimizerState(0, state.theta[:0], memory=state.memory).to_json()
-    return {**start, "theta": array_to_json(state.theta)}
+    encoding time at n_x = 16,384; lists, as older checkpoints hold them, still read), or
+    both as arrays when ``binary``."""
+    start = OptimizerState(0, state.theta[:0], memory=state.memory).to_json(binary=binary)
+    return {**start, "theta": _array(state.theta, binary)}
 
 
-def _point_json(p: PathPoint) -> dict:
+def _array(a: np.ndarray, binary: bool):
+    return np.ascontiguousarray(a, dtype=np.float64) if binary else array_to_json(a)
+
+
+def _point_json(p: PathPoint, binary: bool) -> dict:
     return {
         "reg_param": p.reg_param,
         "loss": p.loss,
@@ -81,7 +89,7 @@ def _point_json(p: PathPoint) -> dict:
         "iterations": p.iterations,
         "evaluations": p.evaluations,
         "stop_reason": p.stop_reason,
-        "theta": array_to_json(p.theta),
+        "theta": _array(p.theta, binary),
     }
 
 
