@@ -94,7 +94,7 @@ def spark_session(master: str, app_name: str) -> Iterator:
     """The job's SparkSession, stopped at the end unless it was already running."""
     from pyspark.sql import SparkSession
 
-    from sparklr.spark.session import build_session
+    from sparklr.spark.session import build_session, stop_session
 
     owns_session = SparkSession.getActiveSession() is None
     spark = build_session(master, app_name)
@@ -102,7 +102,7 @@ def spark_session(master: str, app_name: str) -> Iterator:
         yield spark
     finally:
         if owns_session:
-            spark.stop()
+            stop_session(spark)
 
 
 @contextmanager

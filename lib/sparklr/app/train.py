@@ -222,7 +222,9 @@ def _release(loaded: _Loaded | None, spark, owns_session: bool) -> None:
         except Exception as exc:
             log.debug("cleanup failed: %s", exc)
     if owns_session and spark is not None:
-        spark.stop()
+        from sparklr.spark.session import stop_session
+
+        stop_session(spark)
 
 
 def _load(spark, config: Config) -> _Loaded:

@@ -13,12 +13,15 @@
   each task does not delay the next iteration), except when the code is shipped with
   ``--py-files``: executors start the daemon before any task has put those files on
   ``sys.path``, so they could not import it.
+
+:func:`stop_session` stops a session without pyspark's wait for its accumulator server.
 """
 
 from __future__ import annotations
 
 import os
 import sys
+import threading
 
 from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
@@ -86,3 +89,27 @@ def build_session(
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel(log_level)
     return spark
+
+
+def stop_session(spark: SparkSession) -> None:
+    """``spark.stop()``, without waiting for pyspark's accumulator server to wind down.
+
+    pyspark's ``SparkContext.stop()`` stops the JVM's context, then shuts down the driver's
+    accumulator update server and waits for it: the server's one handler polls the JVM's
+    connection with a 1 s timeout and sees the shutdown only after it (0.83 s of a 0.97 s stop
+    here, at the end of every job). Here the server is detached before ``spark.stop()`` and
+    shut down on a daemon thread after it: the context is stopped when this returns, the
+    server's thread ends within ~1 s (or with the process). No accumulator update can arrive
+    once the JVM's context has stopped. When pyspark has no such server (another version),
+    this is ``spark.stop()``."""
+    sc = spark.sparkContext
+    server = getattr(sc, "_accumulatorServer", None)
+    if server is not None:
+        sc._accumulatorServer = None
+    try:
+        spark.stop()
+    finally:
+        if server is not None:
+            threading.Thread(
+                target=server.shutdown, name="sparklr-accumulator-stop", daemon=True
+            ).start()
