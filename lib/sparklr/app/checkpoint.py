@@ -154,8 +154,10 @@ def _write(staging: Path, fingerprints: dict, **sections) -> None:
     """Write ``sections`` into the checkpoint, keeping its other sections (when its
     fingerprints are these): each section is JSON text of its own, and the text of the
     sections this process wrote last is kept in memory (:data:`_LAST_WRITTEN`), so that
-    writing the state does not read, parse and re-encode the CV's path beside it (26 MB at
-    n_x = 16,384) and a path write does not read the section it replaces."""
+    writing the state does not read, parse and re-encode the CV's path beside it (its
+    arrays are in their own file; an older checkpoint's base64 path was 26 MB at
+    n_x = 16,384) and a path write does not read the section it replaces; then the array
+    files that no section names are removed."""
     path = staging / CHECKPOINT
     texts = _kept_texts(path, fingerprints)
     for key, value in sections.items():
