@@ -151,10 +151,13 @@ def test_writing_a_section_keeps_the_others_without_reading_the_file_it_wrote(
     }
 
 
-def test_a_sections_arrays_are_written_in_binary_beside_it_and_read_back_exactly(tmp_path):
+def test_a_sections_arrays_are_written_in_binary_beside_it_and_read_back_exactly(
+    tmp_path, monkeypatch
+):
     """ndarrays in a section go to one .f64 file per section write (the CV's θ and L-BFGS
     pairs), named in the JSON; a rewrite removes the file it replaced, keeps the other
     sections' files, and what is read back is bit for bit what was written."""
+    monkeypatch.setattr(checkpoint, "BINARY_MIN_NUMBERS", 2)
     prints = checkpoint.fingerprints(load_config(None, BASE), "data-1")
     theta = np.array([0.1, -1e-300, 2.5e10, 1 / 3])
     pairs = [np.arange(3.0), np.array([np.pi])]
@@ -175,8 +178,17 @@ def test_a_sections_arrays_are_written_in_binary_beside_it_and_read_back_exactly
     )
     checkpoint.write_checkpoint(tmp_path, _state(), prints)  # no arrays: no new file
     assert len(list(tmp_path.glob("*.f64"))) == 2
-    with pytest.raises(ValueError, match="not JSON compliant"):
-        checkpoint.write_section(tmp_path, "path", {"theta": np.array([np.nan])}, prints)
+    checkpoint.write_section(tmp_path, "other", {"w": np.ones(1)}, prints)  # under the minimum
+    assert len(list(tmp_path.glob("*.f64"))) == 1  # inline now: its old file removed
+    assert set(json.loads((tmp_path / checkpoint.CHECKPOINT).read_text())["other"]["w"]) == {
+        "float64"
+    }
+    assert checkpoint.read_section(tmp_path, "other", prints)["w"].tobytes() == (
+        np.ones(1).tobytes()
+    )
+    for bad in (np.array([np.nan, 1.0]), np.array([np.inf])):  # binary and inline alike
+        with pytest.raises(ValueError, match="not JSON compliant"):
+            checkpoint.write_section(tmp_path, "path", {"theta": bad}, prints)
 
 
 @pytest.mark.parametrize(
@@ -188,8 +200,9 @@ def test_a_sections_arrays_are_written_in_binary_beside_it_and_read_back_exactly
     ],
 )
 def test_a_missing_short_or_foreign_array_file_is_a_config_error_naming_the_checkpoint(
-    tmp_path, damage, message
+    tmp_path, monkeypatch, damage, message
 ):
+    monkeypatch.setattr(checkpoint, "BINARY_MIN_NUMBERS", 2)
     prints = checkpoint.fingerprints(load_config(None, BASE), "data-1")
     checkpoint.write_section(tmp_path, "path", {"theta": np.arange(4.0)}, prints)
     file = tmp_path / checkpoint.CHECKPOINT

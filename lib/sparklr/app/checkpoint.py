@@ -4,17 +4,18 @@ failures keep it for ``--resume``.
 ``<staging>/checkpoint.json`` holds ``{"fingerprints": {"config": ..., "data": ...},
 "state": OptimizerState.to_json()}``, and while a cross-validated path runs (``tune.folds``),
 ``"path"``: its progress at the latest λ boundary (:func:`write_section`; a run stopped there
-has no "state" yet). A float64 ndarray in a section is written in binary, not as JSON text:
-the section's arrays go, little-endian one after another, to ``checkpoint.<section>.<token>.f64``
-beside it, written before the JSON that names them (an array is
+has no "state" yet). The float64 ndarrays in a section come back as ndarrays; a section
+with :data:`BINARY_MIN_NUMBERS` or more numbers in them has them written in binary, not as
+JSON text: little-endian one after another, to ``checkpoint.<section>.<token>.f64`` beside
+it, written before the JSON that names them (an array is
 ``{"float64_file": name, "offset": i, "count": n}``, in numbers), and the files no section
 names any more are removed after it — the CV's path section at n_x = 16,384 holds ~2.4M
-numbers, which as base64 in JSON cost ~0.18 s per write. The training job writes the state every
-``train.checkpoint_every`` iterations and once at the end; ``--resume`` continues from it only
-when both fingerprints match the new run's: the config's (the data and train sections, minus
-the keys that only change reporting) and the data's (of the resident blocks). The staging
-directory that holds it outlives a failed run only when resuming can help
-(:func:`discard_on_failure`).
+numbers, which as base64 in JSON cost ~0.18 s per write; smaller ones are base64 inline.
+The training job writes the state every ``train.checkpoint_every`` iterations and once at
+the end; ``--resume`` continues from it only when both fingerprints match the new run's: the
+config's (the data and train sections, minus the keys that only change reporting) and the
+data's (of the resident blocks). The staging directory that holds it outlives a failed run
+only when resuming can help (:func:`discard_on_failure`).
 """
 
 from __future__ import annotations
@@ -35,6 +36,7 @@ from sparklr.app.fit import seeded_state
 from sparklr.config import Config
 from sparklr.errors import ConfigError, DataError, DivergenceError, OutputError
 from sparklr.optimizers import OptimizerState
+from sparklr.optimizers.base import array_from_json, array_to_json
 from sparklr.output import JsonText, discard, discard_unless_resumable, write_json_atomic
 
 log = logging.getLogger("sparklr.train")
@@ -44,6 +46,8 @@ CHECKPOINT = "checkpoint.json"
 ARRAYS_FILE = re.compile(r"checkpoint\.[A-Za-z_]+\.[0-9a-f]{32}\.f64")
 #: How a section's JSON names one of its arrays (offset and count in float64 numbers).
 ARRAY_KEYS = {"float64_file", "offset", "count"}
+#: A section with fewer numbers in its arrays keeps them inline, as base64 float64.
+BINARY_MIN_NUMBERS = 1 << 16
 
 #: Train keys that change what is logged or saved along the way, not the result.
 REPORTING_KEYS = ("checkpoint_every", "log_every")
@@ -98,8 +102,11 @@ def _read_checked(staging: Path, fingerprints: dict) -> dict:
 
 
 def _with_arrays(value, staging: Path, files: dict[str, np.ndarray]):
-    """``value`` with every array reference replaced by its float64 array, read from its
-    file in ``staging`` (each file once: ``files``); ValueError for a bad reference."""
+    """``value`` with every array replaced by its float64 ndarray: a reference read from its
+    file in ``staging`` (each file once: ``files``), an inline base64 one decoded; ValueError
+    for a bad one."""
+    if isinstance(value, dict) and set(value) == {"float64"}:
+        return array_from_json(value)
     if isinstance(value, dict) and set(value) == ARRAY_KEYS:
         name, offset, count = value["float64_file"], value["offset"], value["count"]
         if not (isinstance(name, str) and ARRAYS_FILE.fullmatch(name)):
@@ -173,30 +180,40 @@ def _write(staging: Path, fingerprints: dict, **sections) -> None:
 
 def _section_text(staging: Path, key: str, value) -> JsonText:
     """Section ``key``'s JSON text, its float64 ndarrays written first to a new binary file
-    of their own (module docstring; fsynced, as the JSON is, before the JSON names it)."""
+    of their own (module docstring; fsynced, as the JSON is, before the JSON names it) — or,
+    below :data:`BINARY_MIN_NUMBERS` numbers in all, inline as base64 (a narrow model's
+    checkpoint stays one file)."""
     arrays: list[np.ndarray] = []
     name = f"checkpoint.{key}.{uuid.uuid4().hex}.f64"
-    offset = 0
 
-    def reference(obj):
-        nonlocal offset
-        if not isinstance(obj, np.ndarray):
-            raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
-        a = np.ascontiguousarray(obj, dtype="<f8").ravel()
-        if not np.isfinite(a).all():
-            raise ValueError("Out of range float values are not JSON compliant")
+    def reference(obj) -> dict:
+        a = _finite_array(obj)
+        offset = sum(len(b) for b in arrays)
         arrays.append(a)
-        offset += len(a)
-        return {"float64_file": name, "offset": offset - len(a), "count": len(a)}
+        return {"float64_file": name, "offset": offset, "count": len(a)}
 
     text = json.dumps(value, allow_nan=False, default=reference)
-    if arrays:
-        with open(staging / name, "wb") as fh:
-            for a in arrays:
-                fh.write(a.data)
-            fh.flush()
-            os.fsync(fh.fileno())
+    if not arrays:
+        return JsonText(text)
+    if sum(len(a) for a in arrays) < BINARY_MIN_NUMBERS:
+        return JsonText(json.dumps(value, allow_nan=False, default=array_to_json))
+    with open(staging / name, "wb") as fh:
+        for a in arrays:
+            fh.write(a.data)
+        fh.flush()
+        os.fsync(fh.fileno())
     return JsonText(text)
+
+
+def _finite_array(obj) -> np.ndarray:
+    """``obj`` as contiguous little-endian float64 when it is an ndarray of finite numbers;
+    json's own errors otherwise."""
+    if not isinstance(obj, np.ndarray):
+        raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+    a = np.ascontiguousarray(obj, dtype="<f8").ravel()
+    if not np.isfinite(a).all():
+        raise ValueError("Out of range float values are not JSON compliant")
+    return a
 
 
 #: {checkpoint path: (its identity, fingerprints, {section: JSON text})} as this process
