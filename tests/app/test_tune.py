@@ -198,7 +198,8 @@ def test_a_cross_validated_path_failed_mid_path_resumes_to_the_uninterrupted_res
 ):
     """train.main in process, three times on the same config: uninterrupted; failed by a real
     Spark task failure in the middle of the 3rd of 6 λ values (exit 6, only the checkpoint
-    left, its "path" section at 2 λ values); resumed with --resume from there."""
+    left, its "path" section at 2 λ values, its vectors in binary as a wide model's are);
+    resumed with --resume from there."""
     from sparklr.app import checkpoint, common
     from sparklr.app.train import main
     from sparklr.errors import InfrastructureError
@@ -207,6 +208,7 @@ def test_a_cross_validated_path_failed_mid_path_resumes_to_the_uninterrupted_res
     from sparklr.spark.iteration import FAULT_ENV
 
     monkeypatch.setattr(common, "setup_logging", lambda: None)  # keep caplog's root handler
+    monkeypatch.setattr(checkpoint, "BINARY_MIN_NUMBERS", 1)  # as wide: the .f64 file
     # run_job's os.environ.setdefault("SPARK_CONF_DIR", ...) is undone at teardown
     monkeypatch.setenv("SPARK_CONF_DIR", os.environ.get("SPARK_CONF_DIR", "conf"))
     data = dataset[0]
