@@ -70,7 +70,7 @@ class OptimizerState:
             "iteration": self.iteration,
             "theta": [float(v) for v in self.theta],
             "history": [r.to_json() for r in self.history],
-            "memory": {k: _to_jsonable(v, binary) for k, v in self.memory.items()},
+            "memory": {k: to_jsonable(v, binary) for k, v in self.memory.items()},
             "stop_reason": self.stop_reason,
         }
 
@@ -111,11 +111,14 @@ def array_from_json(value: Any) -> np.ndarray:
     return np.asarray(value, dtype=np.float64)
 
 
-def _to_jsonable(value: Any, binary: bool = False) -> Any:
+def to_jsonable(value: Any, binary: bool = False) -> Any:
+    """``value`` (an array, or lists of them) as JSON: every array as :func:`array_to_json`,
+    or, with ``binary``, as a contiguous float64 ndarray for a writer that stores it in binary
+    (the CV's checkpoint, :mod:`sparklr.app.checkpoint`)."""
     if isinstance(value, np.ndarray):
         return np.ascontiguousarray(value, dtype=np.float64) if binary else array_to_json(value)
     if isinstance(value, list):
-        return [_to_jsonable(v, binary) for v in value]
+        return [to_jsonable(v, binary) for v in value]
     return value
 
 

@@ -27,7 +27,7 @@ import numpy as np
 from sparklr.kernels.multi import ALL_ROWS
 from sparklr.objective import LogisticObjective
 from sparklr.optimizers import OptimizerState
-from sparklr.optimizers.base import array_from_json, array_to_json
+from sparklr.optimizers.base import array_from_json, to_jsonable
 from sparklr.tuning.cv import CvResult, FoldedSource, choose, held_out_metric
 from sparklr.tuning.lockstep import Lockstep
 from sparklr.tuning.path import Fit, PathPoint, next_start
@@ -74,11 +74,7 @@ def _start_json(state: OptimizerState, binary: bool) -> dict:
     encoding time at n_x = 16,384; lists, as older checkpoints hold them, still read), or
     both as arrays when ``binary``."""
     start = OptimizerState(0, state.theta[:0], memory=state.memory).to_json(binary=binary)
-    return {**start, "theta": _array(state.theta, binary)}
-
-
-def _array(a: np.ndarray, binary: bool):
-    return np.ascontiguousarray(a, dtype=np.float64) if binary else array_to_json(a)
+    return {**start, "theta": to_jsonable(state.theta, binary)}
 
 
 def _point_json(p: PathPoint, binary: bool) -> dict:
@@ -89,7 +85,7 @@ def _point_json(p: PathPoint, binary: bool) -> dict:
         "iterations": p.iterations,
         "evaluations": p.evaluations,
         "stop_reason": p.stop_reason,
-        "theta": _array(p.theta, binary),
+        "theta": to_jsonable(p.theta, binary),
     }
 
 
