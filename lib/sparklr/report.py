@@ -69,7 +69,7 @@ def calibration_curve(
 # --------------------------------------------------------------------------- plots
 
 
-def _pyplot():
+def pyplot():
     """matplotlib.pyplot on the Agg backend, or None when matplotlib is not installed."""
     try:
         import matplotlib
@@ -261,7 +261,7 @@ def write_report(
     training curve is drawn beside it for comparison).
     """
     directory = Path(directory)
-    plt = _pyplot()
+    plt = pyplot()
     plots: list[str] = []
     note = ""
     if plt is None:

@@ -79,7 +79,7 @@ def test_the_path_plot_is_skipped_with_a_warning_without_matplotlib(monkeypatch,
     from sparklr import report
     from sparklr.app import tune
 
-    monkeypatch.setattr(report, "_pyplot", lambda: None)
+    monkeypatch.setattr(report, "pyplot", lambda: None)
     point = PathPoint(0.1, 0.5, 0.0, 3, 4, "converged", np.array([0.0, 0.2]))
     with caplog.at_level(logging.WARNING, logger="sparklr.train"):
         tune._plot(tmp_path / "path.png", ["a"], [point])

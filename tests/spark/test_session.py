@@ -1,13 +1,17 @@
-"""stop_session (sparklr.spark.session), without a JVM: pyspark's real accumulator server with
-a connected client (as the JVM's), behind a stand-in session."""
+"""sparklr.spark.session without a JVM: stop_session with pyspark's real accumulator server and
+a connected client (as the JVM's) behind a stand-in session; the lazy session and the warm-up
+while the context starts, with stand-ins for pyspark's classes."""
 
 from __future__ import annotations
 
+import copy
 import socket
 import threading
 import time
 
+import pytest
 from pyspark import accumulators
+from sparklr.spark import session as S
 from sparklr.spark.session import stop_session
 
 
@@ -59,3 +63,84 @@ def test_a_session_stops_without_waiting_for_the_accumulator_servers_poll():
     assert not stopper.is_alive()  # the server was shut down after all
     assert server.socket.fileno() == -1  # and closed
     client.close()
+
+
+class _Recorder:
+    """A stand-in SparkContext (or session) that records its stop()."""
+
+    def __init__(self, **attributes):
+        self.__dict__.update(attributes)
+        self.stopped = 0
+
+    def stop(self):
+        self.stopped += 1
+
+    def setLogLevel(self, level):
+        self.level = level
+
+
+def _fake_builder(monkeypatch, made: list):
+    class Builder:
+        def getOrCreate(self):
+            made.append(_Recorder(read="the session's reader"))
+            return made[-1]
+
+    class FakeSparkSession:
+        builder = Builder()
+
+        @staticmethod
+        def getActiveSession():
+            return None
+
+    monkeypatch.setattr(S, "SparkSession", FakeSparkSession)
+
+
+def test_a_lazy_session_is_made_on_first_use_and_only_once(monkeypatch):
+    made = []
+    _fake_builder(monkeypatch, made)
+    sc = _Recorder()
+    spark = S.LazySession(sc)
+    assert spark.sparkContext is sc and not spark.started and made == []
+    assert spark.read == "the session's reader"
+    assert spark.started and len(made) == 1
+    assert spark.read == "the session's reader" and len(made) == 1
+    spark.stop()
+    assert made[0].stopped == 1 and sc.stopped == 0  # the session stops its context
+
+
+def test_a_lazy_session_never_used_stops_its_context(monkeypatch):
+    made = []
+    _fake_builder(monkeypatch, made)
+    sc = _Recorder()
+    S.LazySession(sc).stop()
+    assert sc.stopped == 1 and made == []
+    copied = copy.copy(S.LazySession(sc))  # copy's lookups are not the session's
+    assert copied.sparkContext is sc and not copied.started
+    with pytest.raises(AttributeError):
+        S.LazySession(sc).__no_such_hook__  # noqa: B018
+    assert made == []
+
+
+def test_the_warm_up_runs_while_the_context_starts_and_its_errors_are_ignored(monkeypatch):
+    made = []
+    _fake_builder(monkeypatch, made)
+    warmed = threading.Event()
+    started = []
+
+    class FakeSparkContext:
+        _active_spark_context = None
+
+        @staticmethod
+        def getOrCreate(conf):
+            # the JVM's start: the warm-up runs meanwhile, on another thread
+            started.append(warmed.wait(timeout=10))
+            return _Recorder()
+
+    def failing():
+        raise RuntimeError("not installed")
+
+    monkeypatch.setattr(S, "SparkContext", FakeSparkContext)
+    monkeypatch.setattr(S, "_import_py4j_converter", lambda: None)
+    spark = S.start_spark("local[1]", "t", "ERROR", while_starting=[failing, warmed.set])
+    assert started == [True] and spark.sparkContext.level == "ERROR"
+    assert not spark.started and made == []

@@ -91,13 +91,12 @@ def parse_command_line(parser: argparse.ArgumentParser, argv: list[str] | None):
 
 @contextmanager
 def spark_session(master: str, app_name: str) -> Iterator:
-    """The job's SparkSession, stopped at the end unless it was already running."""
-    from pyspark.sql import SparkSession
+    """The job's SparkSession (made on first use: :class:`~sparklr.spark.session.LazySession`),
+    stopped at the end unless Spark was already running."""
+    from sparklr.spark.session import spark_running, start_spark, stop_session
 
-    from sparklr.spark.session import build_session, stop_session
-
-    owns_session = SparkSession.getActiveSession() is None
-    spark = build_session(master, app_name)
+    owns_session = not spark_running()
+    spark = start_spark(master, app_name)
     try:
         yield spark
     finally:

@@ -76,9 +76,9 @@ def _write_csv(path: Path, points: list[dict], folds: int) -> None:
 
 
 def _plot(path: Path, result: CvResult) -> None:
-    from sparklr.report import _pyplot
+    from sparklr.report import pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     if plt is None:
         log.warning("cv: %s skipped: matplotlib is not installed (the `plot` extra)", path.name)
         return

@@ -52,7 +52,7 @@ def write_model_dir(
 
         from sparklr.spark.pipeline_export import write_pipeline
 
-        write_pipeline(SparkSession.getActiveSession(), model, staging / SPARK_ML_DIR)
+        write_pipeline(SparkSession.builder.getOrCreate(), model, staging / SPARK_ML_DIR)
     elif config.output.spark_ml:
         from sparklr.mlexport import write_spark_ml
 

@@ -139,18 +139,18 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
     one rename). What a failure leaves: :func:`sparklr.app.checkpoint.discard_on_failure`.
     """
     # Imported here so that config errors are reported without starting a JVM.
-    from pyspark.sql import SparkSession
-
-    from sparklr.spark.session import build_session
+    from sparklr.report import pyplot
+    from sparklr.spark.session import spark_running, start_spark
 
     output = Path(config.output.path)
     staging = _open_staging(output, config, resume)
-    owns_session = SparkSession.getActiveSession() is None
+    owns_session = not spark_running()
     spark = loaded = None
     try:
         with checkpoint.discard_on_failure(staging, resume):
             s = config.spark
-            spark = build_session(s.master, s.app_name, s.log_level, s.conf)
+            # matplotlib (the report's plots) is imported while the JVM starts
+            spark = start_spark(s.master, s.app_name, s.log_level, s.conf, while_starting=[pyplot])
             loaded = _load(spark, config)
             problem = make_problem(loaded.blocks, loaded.frames.names, config.train)
             prints = checkpoint.fingerprints(config, loaded.blocks.fingerprint())

@@ -337,9 +337,9 @@ def plotted_columns(coef: np.ndarray, limit: int = MAX_PLOTTED) -> list[int]:
 
 
 def _plot(path: Path, names: list[str], points: list[PathPoint]) -> None:
-    from sparklr.report import _pyplot
+    from sparklr.report import pyplot
 
-    plt = _pyplot()
+    plt = pyplot()
     if plt is None:
         log.warning("path: %s skipped: matplotlib is not installed (the `plot` extra)", path.name)
         return

@@ -1,7 +1,8 @@
 """Run a checkout's ``jobs/train.py`` with a time stamp on every log line: seconds since this
 process started (``python stamped_train.py TREE [train.py args]``). The phases of a run
 (Python start, JVM start, load, training, metrics, publishing, stop) are then read off the
-job's own log lines; SparkSession start and stop get a line each. Standard library and pyspark
+job's own log lines; the SparkContext's and the SparkSession's start (sparklr makes the session
+on first use, so a job may have none) and their stop get a line each. Standard library and pyspark
 only, so it runs against any checkout (``sparklr.bench.job --make-run``)."""
 
 import logging
@@ -27,7 +28,24 @@ def _stamp(event: str) -> None:
 
 
 def _patch() -> None:
+    from pyspark import SparkContext
     from pyspark.sql import SparkSession
+
+    context_init = SparkContext.__init__
+    context_stop = SparkContext.stop
+
+    def stamped_context_init(self, *args, **kwargs):
+        _stamp("context start")
+        context_init(self, *args, **kwargs)
+        _stamp("context ready")
+
+    def stamped_context_stop(self):
+        _stamp("context stop")
+        context_stop(self)
+        _stamp("context stopped")
+
+    SparkContext.__init__ = stamped_context_init
+    SparkContext.stop = stamped_context_stop
 
     get_or_create = SparkSession.Builder.getOrCreate
     stop = SparkSession.stop

@@ -14,23 +14,72 @@
   ``--py-files``: executors start the daemon before any task has put those files on
   ``sys.path``, so they could not import it.
 
-:func:`stop_session` stops a session without pyspark's wait for its accumulator server.
+:func:`start_spark` gives a :class:`LazySession`: the SparkContext at once, the SparkSession on
+first use. Creating a SparkSession costs ~2.4 s of JVM time here (Spark SQL's function
+registry, and MLlib's session extension, which builds Scala's reflection universe), which a
+job reading listed Parquet or synthetic rows never needs: all it runs is RDD jobs.
+:func:`build_session` is the same with the session made at once.
+
+:func:`stop_session` stops either without pyspark's wait for its accumulator server.
 """
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import threading
+from collections.abc import Callable, Sequence
 
 from pyspark import SparkConf, SparkContext
 from pyspark.sql import SparkSession
+
+log = logging.getLogger("sparklr.spark")
 
 BLAS_THREAD_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS")
 
 
 def is_local_master(master: str) -> bool:
     return master.startswith("local")
+
+
+def spark_running() -> bool:
+    """True when this process has an active SparkContext (a job then leaves it running)."""
+    return SparkContext._active_spark_context is not None
+
+
+class LazySession:
+    """A SparkSession made on first use (module docstring): ``sparkContext`` is there from the
+    start; any other attribute (``read``, ``createDataFrame``, ``conf``, …) is the session's,
+    which the first such access creates over the running context (with the context's
+    settings: the SQL ones among them are the session's defaults)."""
+
+    def __init__(self, sc: SparkContext, session: SparkSession | None = None):
+        self.sparkContext = sc
+        self._session = session
+
+    @property
+    def session(self) -> SparkSession:
+        if self._session is None:
+            self._session = SparkSession.builder.getOrCreate()
+        return self._session
+
+    @property
+    def started(self) -> bool:
+        """Whether the SparkSession has been made."""
+        return self._session is not None
+
+    def __getattr__(self, name: str):
+        if name.startswith("__") or name == "_session":  # copy, pickle: not the session's
+            raise AttributeError(name)
+        return getattr(self.session, name)
+
+    def stop(self) -> None:
+        """Stop the session when it was made, else the context."""
+        if self._session is not None:
+            self._session.stop()
+        else:
+            self.sparkContext.stop()
 
 
 def build_session(
@@ -40,7 +89,62 @@ def build_session(
     conf: dict[str, str] | None = None,
 ) -> SparkSession:
     """Create (or return the active) SparkSession; see the module docstring."""
-    conf = dict(conf or {})
+    return start_spark(master, app_name, log_level, conf).session
+
+
+def start_spark(
+    master: str = "",
+    app_name: str = "sparklr",
+    log_level: str = "WARN",
+    conf: dict[str, str] | None = None,
+    *,
+    while_starting: Sequence[Callable[[], object]] = (),
+) -> LazySession:
+    """Start (or take the running) SparkContext with the settings of the module docstring;
+    its SparkSession is made on first use (:class:`LazySession`), or is the active one.
+
+    Starting the JVM takes seconds in which this process only waits: ``while_starting`` (each
+    called once, its errors ignored: whoever needs the work does it again and sees them) and
+    :func:`_import_py4j_converter` run then, on a daemon thread."""
+    settings = _settings(master, app_name, dict(conf or {}))
+    if SparkSession.getActiveSession() is not None:  # its runtime SQL settings are applied
+        builder = SparkSession.builder
+        for key, value in settings.items():
+            builder = builder.config(key, value)
+        session = builder.getOrCreate()
+        session.sparkContext.setLogLevel(log_level)
+        return LazySession(session.sparkContext, session)
+    spark_conf = SparkConf()
+    for key, value in settings.items():
+        spark_conf.set(key, value)
+    if not spark_running():
+        warm_up = (_import_py4j_converter, *while_starting)
+        warmer = threading.Thread(target=_call_all, args=(warm_up,), name="sparklr-warm-up")
+        warmer.daemon = True
+        warmer.start()
+    sc = SparkContext.getOrCreate(spark_conf)
+    sc.setLogLevel(log_level)
+    return LazySession(sc)
+
+
+def _import_py4j_converter() -> None:
+    """What the context's first JVM call imports: pyspark's numpy converter for py4j asks
+    ``pyspark.testing.utils`` whether numpy is there, and that module imports pandas to check
+    its version (~0.5 s here)."""
+    import pyspark.testing.utils  # noqa: F401
+
+
+def _call_all(calls: Sequence[Callable[[], object]]) -> None:
+    for call in calls:
+        try:
+            call()
+        except Exception as exc:  # the caller's own later use raises it where it matters
+            log.debug("warm-up %r failed: %s", call, exc)
+
+
+def _settings(master: str, app_name: str, conf: dict[str, str]) -> dict[str, str]:
+    """The context's settings over spark-submit's: sparklr's defaults where neither
+    spark-submit nor ``conf`` sets them, then ``conf``."""
     launched_by_submit = "PYSPARK_GATEWAY_PORT" in os.environ
     submitted_task_cpus = None
     py_files = conf.get("spark.submit.pyFiles", "")
@@ -57,9 +161,9 @@ def build_session(
         def has(key: str) -> bool:
             return False
 
-    builder = SparkSession.builder.appName(app_name)
+    settings: dict[str, str] = {"spark.app.name": app_name}
     if master or not launched_by_submit:
-        builder = builder.master(effective_master)
+        settings["spark.master"] = effective_master
     defaults: dict[str, str] = {
         "spark.sql.execution.arrow.pyspark.enabled": "true",
         "spark.python.worker.reuse": "true",
@@ -81,14 +185,9 @@ def build_session(
         )
         os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
         os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
-    for key, value in defaults.items():
-        if key not in conf and not has(key):
-            builder = builder.config(key, value)
-    for key, value in conf.items():
-        builder = builder.config(key, value)
-    spark = builder.getOrCreate()
-    spark.sparkContext.setLogLevel(log_level)
-    return spark
+    settings.update({k: v for k, v in defaults.items() if k not in conf and not has(k)})
+    settings.update(conf)
+    return settings
 
 
 def stop_session(spark: SparkSession) -> None:
