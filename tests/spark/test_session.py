@@ -144,3 +144,42 @@ def test_the_warm_up_runs_while_the_context_starts_and_its_errors_are_ignored(mo
     spark = S.start_spark("local[1]", "t", "ERROR", while_starting=[failing, warmed.set])
     assert started == [True] and spark.sparkContext.level == "ERROR"
     assert not spark.started and made == []
+
+
+class _Master:
+    def __init__(self, master):
+        self.master = master
+
+
+def _fake_proc(root, pid: int, comm: str, threads: dict[int, str]):
+    (root / str(pid)).mkdir(parents=True)
+    (root / str(pid) / "comm").write_text(comm + "\n")
+    for tid, name in threads.items():
+        (root / str(pid) / "task" / str(tid)).mkdir(parents=True)
+        (root / str(pid) / "task" / str(tid) / "comm").write_text(name + "\n")
+
+
+def test_the_local_jvms_jit_compiler_threads_and_only_they_are_reniced(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(S.os, "setpriority", lambda which, who, nice: calls.append((who, nice)))
+    monkeypatch.setattr(S.os, "getppid", lambda: 4242)  # no gateway: as under spark-submit
+    monkeypatch.setattr(S.SparkContext, "_gateway", None, raising=False)
+    threads = {10: "java", 11: "C2 CompilerThre", 12: "C1 CompilerThre", 13: "Executor task l"}
+    _fake_proc(tmp_path, 4242, "java", threads)
+    assert S.yield_jit_to_workers(_Master("local[2]"), str(tmp_path)) == 2
+    assert sorted(calls) == [(11, S.JIT_NICE), (12, S.JIT_NICE)]
+
+    calls.clear()  # a cluster's executors do not share the driver's cores: nothing changes
+    assert S.yield_jit_to_workers(_Master("spark://127.0.0.1:7077"), str(tmp_path)) == 0
+    assert calls == []
+
+
+def test_no_jit_threads_are_reniced_when_the_driver_is_not_a_jvm(tmp_path, monkeypatch):
+    calls = []
+    monkeypatch.setattr(S.os, "setpriority", lambda which, who, nice: calls.append(who))
+    monkeypatch.setattr(S.os, "getppid", lambda: 4242)
+    monkeypatch.setattr(S.SparkContext, "_gateway", None, raising=False)
+    _fake_proc(tmp_path, 4242, "bash", {11: "C2 CompilerThre"})
+    assert S.yield_jit_to_workers(_Master("local[2]"), str(tmp_path)) == 0
+    assert S.yield_jit_to_workers(_Master("local[2]"), str(tmp_path / "absent")) == 0
+    assert calls == []

@@ -140,7 +140,7 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
     """
     # Imported here so that config errors are reported without starting a JVM.
     from sparklr.report import pyplot
-    from sparklr.spark.session import spark_running, start_spark
+    from sparklr.spark.session import spark_running, start_spark, yield_jit_to_workers
 
     output = Path(config.output.path)
     staging = _open_staging(output, config, resume)
@@ -152,6 +152,8 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
             # matplotlib (the report's plots) is imported while the JVM starts
             spark = start_spark(s.master, s.app_name, s.log_level, s.conf, while_starting=[pyplot])
             loaded = _load(spark, config)
+            if owns_session:  # the JVM this job started (not a notebook's or a test's)
+                yield_jit_to_workers(spark.sparkContext)
             problem = make_problem(loaded.blocks, loaded.frames.names, config.train)
             prints = checkpoint.fingerprints(config, loaded.blocks.fingerprint())
             names = loaded.frames.names
