@@ -140,7 +140,7 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
     """
     # Imported here so that config errors are reported without starting a JVM.
     from sparklr.report import pyplot
-    from sparklr.spark.session import spark_running, start_spark, yield_jit_to_workers
+    from sparklr.spark.session import spark_running, start_spark
 
     output = Path(config.output.path)
     staging = _open_staging(output, config, resume)
@@ -151,9 +151,9 @@ def train(config: Config, *, resume: bool = False) -> TrainResult:
             s = config.spark
             # matplotlib (the report's plots) is imported while the JVM starts
             spark = start_spark(s.master, s.app_name, s.log_level, s.conf, while_starting=[pyplot])
-            loaded = _load(spark, config)
-            if owns_session:  # the JVM this job started (not a notebook's or a test's)
-                yield_jit_to_workers(spark.sparkContext)
+            # the JIT of a JVM this job started (not a notebook's or a test's) yields the
+            # cores to the Python workers once the JVM has no more data to read
+            loaded = _load(spark, config, yield_jit=owns_session)
             problem = make_problem(loaded.blocks, loaded.frames.names, config.train)
             prints = checkpoint.fingerprints(config, loaded.blocks.fingerprint())
             names = loaded.frames.names
@@ -229,10 +229,15 @@ def _release(loaded: _Loaded | None, spark, owns_session: bool) -> None:
         stop_session(spark)
 
 
-def _load(spark, config: Config) -> _Loaded:
-    """Read (or generate) data.* and build the resident blocks of the training frame."""
+def _load(spark, config: Config, yield_jit: bool = False) -> _Loaded:
+    """Read (or generate) data.* and build the resident blocks of the training frame. With
+    ``yield_jit``, the local JVM's JIT compilers are put at low priority
+    (:func:`~sparklr.spark.session.yield_jit_to_workers`) as soon as the JVM reads no more
+    data: before the build when pyarrow reads the files or the tasks generate the rows, after
+    it when the build reads Spark's scan."""
     from sparklr.spark.blockset import BlockSet
     from sparklr.spark.loading import Categorical, load_frames
+    from sparklr.spark.session import yield_jit_to_workers
 
     started = time.perf_counter()
     d = config.data
@@ -255,6 +260,9 @@ def _load(spark, config: Config) -> _Loaded:
         dtype=d.dtype,
     )
     check_width(config.train, len(frames.names))
+    jvm_reads = frames.parquet is None and frames.synthetic is None
+    if yield_jit and not jvm_reads:
+        yield_jit_to_workers(spark.sparkContext)
     blocks = BlockSet(
         spark,
         frames.train,
@@ -271,6 +279,8 @@ def _load(spark, config: Config) -> _Loaded:
         folds=config.tune.folds,  # fold ids in the blocks (issue 14)
         fold_seed=config.tune.seed,
     ).build()
+    if yield_jit and jvm_reads:
+        yield_jit_to_workers(spark.sparkContext)
     seconds = time.perf_counter() - started
     log.info(
         "blocks ready: %d rows x %d features in %d partitions (%.1fs)",

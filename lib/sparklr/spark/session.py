@@ -206,8 +206,8 @@ def yield_jit_to_workers(sc: SparkContext, proc_root: str = "/proc") -> int:
     JIT keeps compiling long after start-up: over a 28 s cross-validation at 1M rows on 2 cores
     its C1 and C2 threads used 4.7 s of CPU that the workers' kernels waited for. At nice 19
     they compile on idle CPU (a thread made by one of them inherits its nice value). Called
-    once the data are loaded: a load through Spark SQL runs the JVM's own code hot, and there
-    C2 is worth its CPU (C1 alone made a CSV load 45 % slower). The JVM is the one this
+    once the JVM reads no more data: a load through Spark SQL runs the JVM's own code hot, and
+    there C2 is worth its CPU (C1 alone made a CSV load 45 % slower). The JVM is the one this
     process launched, or, under spark-submit, its parent; errors change nothing."""
     if not is_local_master(sc.master) or not os.path.isdir(proc_root):
         return 0
