@@ -15,7 +15,7 @@
   ``sys.path``, so they could not import it.
 
 :func:`start_spark` gives a :class:`LazySession`: the SparkContext at once, the SparkSession on
-first use. Creating a SparkSession costs ~2.4 s of JVM time here (Spark SQL's function
+first use. Creating a SparkSession costs ~2.2–2.4 s of JVM time here (Spark SQL's function
 registry, and MLlib's session extension, which builds Scala's reflection universe), which a
 job reading listed Parquet or synthetic rows never needs: all it runs is RDD jobs.
 :func:`build_session` is the same with the session made at once.
@@ -256,7 +256,7 @@ def _thread_names(pid: int, proc_root: str) -> list[tuple[int, str]]:
     return out
 
 
-def stop_session(spark: SparkSession) -> None:
+def stop_session(spark: SparkSession | LazySession) -> None:
     """``spark.stop()``, without waiting for pyspark's accumulator server to wind down.
 
     pyspark's ``SparkContext.stop()`` stops the JVM's context, then shuts down the driver's
