@@ -1,6 +1,7 @@
 """sparklr.spark.session without a JVM: stop_session with pyspark's real accumulator server and
 a connected client (as the JVM's) behind a stand-in session; the lazy session and the warm-up
-while the context starts, with stand-ins for pyspark's classes."""
+while the context starts, with stand-ins for pyspark's classes; the JIT compilers' priority,
+with a stand-in /proc."""
 
 from __future__ import annotations
 
